@@ -1,0 +1,42 @@
+"""Declarative feature columns for Keras 3, compiled into preprocessing and embedding layers.
+
+>>> from feature_columns import BucketizedColumn, EmbeddingColumn, FeatureLayer, embedding_dim
+>>> embedding_dim(168)
+4
+"""
+
+from feature_columns.columns import (
+    BucketizedColumn,
+    CrossedColumn,
+    DistanceColumn,
+    EmbeddingColumn,
+    HashedColumn,
+    IdentityColumn,
+    IndicatorColumn,
+    NumericColumn,
+    embedding_dim,
+    embedding_dim_search_space,
+    from_config,
+    serialize,
+)
+from feature_columns.encoding import FeatureEncoder
+from feature_columns.feature_layer import FeatureLayer
+from feature_columns.preprocessing import FeaturePreprocessor
+
+__all__ = [
+    "BucketizedColumn",
+    "CrossedColumn",
+    "DistanceColumn",
+    "EmbeddingColumn",
+    "FeatureEncoder",
+    "FeatureLayer",
+    "FeaturePreprocessor",
+    "HashedColumn",
+    "IdentityColumn",
+    "IndicatorColumn",
+    "NumericColumn",
+    "embedding_dim",
+    "embedding_dim_search_space",
+    "from_config",
+    "serialize",
+]

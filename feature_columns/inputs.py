@@ -1,0 +1,101 @@
+"""The boundary between user data and TensorFlow: pandas, NumPy and lists become typed, checked arrays.
+
+Keras 3 rejects NumPy string/object arrays in `fit`/`predict`, and a bad value found inside a graph gives a
+stack trace instead of an answer; so every conversion and check happens here, before TensorFlow sees data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+_NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int32": np.int32, "int64": np.int64}
+
+
+def to_feature_arrays(data, raw_features: dict, *, source: str = "input", first_line: int | None = None) -> dict:
+    """Converts a DataFrame or a dict of arrays/lists into `{key: np.ndarray}` typed by `raw_features`.
+
+    Args:
+        data: a pandas DataFrame, or a mapping from feature name to list / array / Series.
+        raw_features: `{key: RawFeature}` from `feature_columns.specs.raw_features`.
+        source: what the data is, for error messages (a file name, "prediction request", ...).
+        first_line: the file line of the first row, so errors in a file name its line; rows are counted from 0
+            otherwise.
+
+    Raises:
+        ValueError: a feature is missing, a numeric feature holds text, or a value is missing without a default.
+
+    >>> from feature_columns.specs import RawFeature
+    >>> arrays = to_feature_arrays({"n": ["1", 2.5]}, {"n": RawFeature("n", "float32")})
+    >>> arrays["n"].tolist()
+    [1.0, 2.5]
+    """
+    missing = [key for key in raw_features if key not in data]
+    if missing:
+        raise ValueError(
+            f"{source}: missing feature(s) {missing}. The model reads {list(raw_features)}; "
+            f"received {sorted(data.keys()) if hasattr(data, 'keys') else type(data).__name__}. Add the missing ones."
+        )
+
+    def where(row: int) -> str:
+        return f"row {row}" if first_line is None else f"line {row + first_line}"
+
+    return {key: _convert(data[key], spec, source=source, where=where) for key, spec in raw_features.items()}
+
+
+def _convert(values, spec, *, source: str, where) -> np.ndarray:
+    series = values if isinstance(values, pd.Series) else None
+    if spec.dtype == "string":
+        array = series.to_numpy(dtype=object) if series is not None else np.asarray(values, dtype=object)
+        if pd.isna(array).any():
+            raise ValueError(
+                f"{source}: feature {spec.key!r} has missing values. Fill them (e.g. with '') before feeding."
+            )
+        return array.astype(str)
+    if series is None:
+        array = np.asarray(values)
+        if array.ndim > 1 or spec.shape:
+            return _convert_dense(array, spec, source=source, where=where)
+        series = pd.Series(array)
+    numbers = pd.to_numeric(series, errors="coerce")
+    text = numbers.isna() & ~series.isna()
+    if text.any():
+        row = int(np.flatnonzero(text.to_numpy())[0])
+        raise ValueError(
+            f"{source}: feature {spec.key!r} must be numeric ({spec.dtype}), but {where(row)} holds "
+            f"{series.iloc[row]!r}. Fix the data, or declare the feature as a categorical column."
+        )
+    return _fill_missing(numbers.to_numpy(dtype=np.float64), spec, source=source, where=where)
+
+
+def _convert_dense(array: np.ndarray, spec, *, source: str, where) -> np.ndarray:
+    try:
+        numbers = array.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{source}: feature {spec.key!r} must be numeric ({spec.dtype}): {error}.") from None
+    return _fill_missing(numbers, spec, source=source, where=where)
+
+
+def _fill_missing(numbers: np.ndarray, spec, *, source: str, where) -> np.ndarray:
+    missing = np.isnan(numbers)
+    if missing.any():
+        if spec.default is None:
+            row = int(np.flatnonzero(missing.reshape(len(missing), -1).any(axis=1))[0])
+            raise ValueError(
+                f"{source}: feature {spec.key!r} has a missing value ({where(row)}) and no numeric column reading "
+                f"it has a `default_value`. Give one a `default_value`, or fill the data."
+            )
+        numbers = np.where(missing, spec.default, numbers)
+    if spec.dtype.startswith("int") and not np.array_equal(numbers, np.round(numbers)):
+        row = int(np.flatnonzero(numbers != np.round(numbers))[0])
+        raise ValueError(
+            f"{source}: feature {spec.key!r} must hold integers ({spec.dtype}), but {where(row)} holds "
+            f"{numbers[row]!r}. Fix the data, or read the feature with a NumericColumn."
+        )
+    return numbers.astype(_NUMPY_DTYPES[spec.dtype])
+
+
+def to_tensors(arrays: dict) -> dict:
+    """`{key: tf.Tensor}` from converted arrays (object arrays become `tf.string`)."""
+    return {key: tf.constant(value) for key, value in arrays.items()}

@@ -1,0 +1,64 @@
+"""CSV reading and batched datasets: whole batches, reshuffled, and errors that name file, column and line."""
+
+import numpy as np
+import pytest
+
+import feature_columns as fc
+from tfkit.data import batched_dataset, csv_dataset, read_csv
+
+COLUMNS = [fc.NumericColumn("x", default_value=0.0), fc.IndicatorColumn(fc.HashedColumn("s", num_bins=4))]
+
+
+def _write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_batched_dataset_covers_every_row_once_per_pass():
+    ds = batched_dataset({"x": np.arange(10.0)}, np.arange(10.0), batch_size=4, shuffle=True, seed=1)
+    assert ds.cardinality().numpy() == 3  # ceil(10 / 4)
+    first = np.concatenate([y.numpy() for _, y in ds])
+    second = np.concatenate([y.numpy() for _, y in ds])
+    assert sorted(first) == list(range(10)) and sorted(second) == list(range(10))
+    assert [len(b) for b in np.split(first, [4, 8])] == [4, 4, 2]
+
+
+def test_batched_dataset_keeps_order_without_shuffle():
+    ds = batched_dataset({"x": np.arange(5.0)}, batch_size=2)
+    assert [b["x"].numpy().tolist() for b in ds] == [[0.0, 1.0], [2.0, 3.0], [4.0]]
+
+
+def test_csv_dataset_reads_glob_and_fills_defaults(tmp_path):
+    _write(tmp_path / "a.csv", "x,s,y\n1.5,u,1\n,v,2\n")
+    _write(tmp_path / "b.csv", "x,s,y\n3,w,3\n")
+    ds = csv_dataset(str(tmp_path / "*.csv"), label="y", batch_size=8, columns=COLUMNS, shuffle=False)
+    features, labels = next(iter(ds))
+    assert features["x"].numpy().tolist() == [1.5, 0.0, 3.0]  # the empty field took default_value 0.0
+    assert [s.decode() for s in features["s"].numpy()] == ["u", "v", "w"]
+    assert labels.numpy().tolist() == [1.0, 2.0, 3.0]
+
+
+def test_text_in_numeric_column_names_file_column_and_line(tmp_path):
+    path = _write(tmp_path / "rides.csv", "x,s,y\n1,u,1\n2,v,2\nabc,w,3\n")
+    with pytest.raises(ValueError, match=r"rides.csv: feature 'x' must be numeric \(float32\), but line 4 holds 'abc'"):
+        read_csv(path, COLUMNS, label="y")
+
+
+def test_missing_csv_column_names_it_and_the_header(tmp_path):
+    path = _write(tmp_path / "rides.csv", "x,y\n1,1\n")
+    with pytest.raises(
+        ValueError, match=r"rides.csv: column\(s\) \['s'\] are not in the file. Its header has \['x', 'y'\]"
+    ):
+        read_csv(path, COLUMNS, label="y")
+
+
+def test_glob_matching_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no file matches"):
+        read_csv(str(tmp_path / "none-*.csv"), COLUMNS, label="y")
+
+
+def test_taxi_csv_reads_with_the_example_columns(taxi_dir):
+    columns = [fc.NumericColumn("pickup_latitude", default_value=40.75), fc.NumericColumn("passenger_count")]
+    features, labels = read_csv(f"{taxi_dir}/taxi-valid.csv", columns, label="fare_amount")
+    assert len(labels) == 14_905 and not np.isnan(features["pickup_latitude"]).any()
+    assert labels.min() >= 2.5 and labels.max() <= 194.75

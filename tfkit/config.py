@@ -1,0 +1,177 @@
+"""TOML pipeline configs: data, named feature columns, model, training and export, checked on load.
+
+```toml
+[data]
+train = "taxifare/taxi-train.csv"   # relative to the data directory
+label = "fare_amount"
+
+[columns.pickup_lat]
+type = "bucketized"
+source = "pickup_latitude"          # a raw feature, or the name of another column in this file
+num_bins = 16
+
+[model]
+type = "dnn"
+head = "regression"
+features = ["pickup_lat_embedding"]  # the dense columns the model reads, in order
+```
+
+The data directory is, in order: the `TFKIT_DATA` environment variable, `[data] dir`, `../shared/data`.
+Relative `model_dir` and export paths start from the current directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+
+import feature_columns as fc
+
+DEFAULT_DATA_DIR = os.path.join("..", "shared", "data")
+
+COLUMN_TYPES = {
+    "numeric": fc.NumericColumn,
+    "distance": fc.DistanceColumn,
+    "bucketized": fc.BucketizedColumn,
+    "identity": fc.IdentityColumn,
+    "hashed": fc.HashedColumn,
+    "crossed": fc.CrossedColumn,
+    "embedding": fc.EmbeddingColumn,
+    "indicator": fc.IndicatorColumn,
+}
+# Arguments that may name another column of the config; a missing `key` defaults to the table's name.
+_REFERENCES = {"source", "categorical_column", "keys"}
+_SECTIONS = {"data", "columns", "model", "training", "export"}
+_DATA_KEYS = {"dir", "train", "eval", "test", "label"}
+_TRAINING_KEYS = {
+    "model_dir",
+    "batch_size",
+    "epochs",
+    "learning_rate",
+    "optimizer",
+    "early_stopping_patience",
+    "steps_per_execution",
+    "jit_compile",
+    "seed",
+}
+_EXPORT_KEYS = {"dir"}
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A parsed, checked pipeline config. Build one with `load_config`."""
+
+    path: str
+    data_dir: str
+    train: str
+    label: str
+    columns: dict
+    features: tuple
+    model: str = "dnn"
+    head: str = "regression"
+    model_params: dict = field(default_factory=dict)
+    eval: str | None = None
+    test: str | None = None
+    training: dict = field(default_factory=dict)
+    export_dir: str | None = None
+
+    def data_path(self, split: str) -> str | None:
+        relative = getattr(self, split)
+        return None if relative is None else os.path.join(self.data_dir, relative)
+
+
+def _error(path: str, message: str) -> ValueError:
+    return ValueError(f"{path}: {message}")
+
+
+def _check_keys(path: str, section: str, table: dict, allowed: set) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise _error(path, f"[{section}] has unknown option(s) {unknown}. Allowed: {sorted(allowed)}.")
+
+
+def _build_columns(path: str, tables: dict) -> dict:
+    built: dict = {}
+    building: list = []
+
+    def resolve(name: str):
+        if name in built:
+            return built[name]
+        if name in building:
+            raise _error(path, f"columns {[*building, name]} refer to each other in a cycle.")
+        table = dict(tables[name])
+        kind = table.pop("type", None)
+        if kind not in COLUMN_TYPES:
+            raise _error(
+                path, f"[columns.{name}] `type` must be one of {sorted(COLUMN_TYPES)}. Received: type={kind!r}."
+            )
+        cls = COLUMN_TYPES[kind]
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(table) - set(fields))
+        if unknown:
+            raise _error(path, f"[columns.{name}] ({kind}) has unknown option(s) {unknown}. Allowed: {fields}.")
+        building.append(name)
+        for arg in _REFERENCES & set(table):
+            value = table[arg]
+            table[arg] = [ref(v) for v in value] if isinstance(value, list) else ref(value)
+        building.pop()
+        if "key" in fields and "key" not in table:
+            table["key"] = name
+        table.setdefault("name", name)
+        try:
+            built[name] = cls(**table)
+        except (TypeError, ValueError) as error:
+            raise _error(path, f"[columns.{name}] {error}") from None
+        return built[name]
+
+    def ref(value):
+        return resolve(value) if isinstance(value, str) and value in tables else value
+
+    for name in tables:
+        resolve(name)
+    return built
+
+
+def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
+    """Reads and checks a TOML pipeline config; every error names the file and the option."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            raw = tomllib.load(file)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"tfkit: config file {path!r} does not exist.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise _error(path, f"is not valid TOML: {error}.") from None
+    _check_keys(path, "top level", raw, _SECTIONS)
+    data, model = dict(raw.get("data", {})), dict(raw.get("model", {}))
+    training, export = dict(raw.get("training", {})), dict(raw.get("export", {}))
+    _check_keys(path, "data", data, _DATA_KEYS)
+    _check_keys(path, "training", training, _TRAINING_KEYS)
+    _check_keys(path, "export", export, _EXPORT_KEYS)
+    for required in ("train", "label"):
+        if required not in data:
+            raise _error(path, f"[data] needs `{required}`.")
+    columns = _build_columns(path, raw.get("columns", {}))
+    features = model.pop("features", None)
+    if not features:
+        raise _error(path, "[model] needs `features`, the list of dense columns the model reads.")
+    unknown = [name for name in features if name not in columns]
+    if unknown:
+        raise _error(path, f"[model] `features` names undefined column(s) {unknown}. Defined: {sorted(columns)}.")
+    return PipelineConfig(
+        path=path,
+        data_dir=environ.get("TFKIT_DATA") or data.get("dir") or DEFAULT_DATA_DIR,
+        train=data["train"],
+        eval=data.get("eval"),
+        test=data.get("test"),
+        label=data["label"],
+        columns=columns,
+        features=tuple(features),
+        model=model.pop("type", "dnn"),
+        head=model.pop("head", "regression"),
+        model_params=model,
+        training=training,
+        export_dir=export.get("dir"),
+    )

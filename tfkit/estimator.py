@@ -1,0 +1,330 @@
+"""`Estimator`: train / evaluate / predict / export over a Keras model, with a `model_dir` that remembers.
+
+`model_dir` holds `estimator.json` (the model's definition and adapted feature state), `model.weights.h5`
+(the last trained weights), `backup/` (Keras `BackupAndRestore`, so an interrupted `train` resumes),
+`logs/` (TensorBoard) and `eval/metrics.json` (the last evaluation). Creating an Estimator on a
+`model_dir` that holds a trained model restores it; one holding a different model is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import keras
+import pandas as pd
+import tensorflow as tf
+
+import feature_columns as fc
+from feature_columns.inputs import to_feature_arrays
+from feature_columns.specs import RawFeature, check_columns, raw_features
+from tfkit import data as tfdata
+from tfkit import heads as tfheads
+from tfkit.export import export_saved_model
+from tfkit.models import BUILDERS, split
+
+SPEC_FILE = "estimator.json"
+WEIGHTS_FILE = "model.weights.h5"
+
+
+def _write_atomically(path: str, write) -> None:
+    """Calls `write(temporary_path)`, then renames the result to `path`: readers never see half a file."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    os.close(handle)
+    try:
+        write(staging)
+        os.replace(staging, path)
+    except BaseException:
+        if os.path.exists(staging):
+            os.remove(staging)
+        raise
+
+
+def _write_json(path: str, payload: dict) -> None:
+    def write(staging):
+        with open(staging, "w") as file:
+            json.dump(payload, file, indent=2, sort_keys=True)
+
+    _write_atomically(path, write)
+
+
+class Estimator:
+    """A model from feature columns and a head, trained and served the `tf.estimator` way.
+
+    Args:
+        feature_columns: the dense columns the model reads.
+        head: a tfkit head (or `"regression"`).
+        label: the label's column name in CSV files and DataFrames.
+        model: a builder name from `tfkit.models.BUILDERS` (`"dnn"`).
+        model_params: the builder's keyword arguments, e.g. `{"hidden_units": [64, 32]}`.
+        model_dir: where checkpoints, logs and metrics go; `None` keeps everything in memory.
+        optimizer: a Keras optimizer name; `learning_rate` sets its rate.
+        steps_per_execution: training steps per call into TensorFlow (fewer Python round trips).
+        jit_compile: compile the training step with XLA.
+        seed: seeds weight initialisation and shuffling, for reproducible runs.
+
+    Example:
+
+    >>> import pandas as pd, tempfile
+    >>> from feature_columns import NumericColumn
+    >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]})
+    >>> est = Estimator([NumericColumn("x")], "regression", label="y", model_params={"hidden_units": [4]})
+    >>> est = est.train(df, epochs=2, verbose=0)
+    >>> sorted(est.evaluate(df))[:3]
+    ['average_loss', 'loss', 'mae']
+    """
+
+    def __init__(
+        self,
+        feature_columns,
+        head,
+        *,
+        label: str,
+        model: str = "dnn",
+        model_params: dict | None = None,
+        model_dir: str | None = None,
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        steps_per_execution: int = 32,
+        jit_compile: bool = False,
+        seed: int | None = None,
+    ):
+        if model not in BUILDERS:
+            raise ValueError(f"Estimator: `model` must be one of {sorted(BUILDERS)}. Received: model={model!r}.")
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"Estimator: `label` must name the label column. Received: label={label!r}.")
+        self.columns = check_columns(feature_columns)
+        self.head = tfheads.get(head)
+        self.label = label
+        self.model_name = model
+        self.model_params = dict(model_params or {})
+        self.model_dir = os.fspath(model_dir) if model_dir else None
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.steps_per_execution = steps_per_execution
+        self.jit_compile = jit_compile
+        self.seed = seed
+        self.model: keras.Model | None = None
+        self.history: dict = {}
+        self._restore()
+
+    # -- model_dir ---------------------------------------------------------------------------------------
+
+    def _definition(self) -> dict:
+        """What makes two models the same: columns, head, builder and its parameters, label."""
+        return {
+            "feature_columns": [fc.serialize(c) for c in self.columns],
+            "head": {"class_name": type(self.head).__name__, "config": _head_config(self.head)},
+            "model": self.model_name,
+            "model_params": self.model_params,
+            "label": self.label,
+        }
+
+    def _path(self, *parts: str) -> str:
+        return os.path.join(self.model_dir, *parts)
+
+    def _restore(self) -> None:
+        if not self.model_dir or not os.path.exists(self._path(SPEC_FILE)):
+            return
+        with open(self._path(SPEC_FILE)) as file:
+            saved = json.load(file)
+        if json.loads(json.dumps(self._definition())) != saved["definition"]:
+            raise ValueError(
+                f"Estimator: model_dir {self.model_dir!r} holds checkpoints of a different model "
+                f"(its {SPEC_FILE} differs in columns, head, builder or label). "
+                "Use a new model_dir, or delete the old one to start over."
+            )
+        self._build(fc.FeatureLayer(self.columns, state=saved["feature_state"]))
+        _, core = split(self.model)
+        core.optimizer.build(core.trainable_variables)  # so its saved slots (Adam's moments) load too
+        self.model.load_weights(self._path(WEIGHTS_FILE))
+
+    def _save(self) -> None:
+        if not self.model_dir:
+            return
+        _write_atomically(self._path(WEIGHTS_FILE), self.model.save_weights)
+        preprocessor, _ = split(self.model)
+        _write_json(self._path(SPEC_FILE), {"definition": self._definition(), "feature_state": preprocessor.state})
+
+    # -- building ----------------------------------------------------------------------------------------
+
+    def _build(self, features: fc.FeatureLayer) -> None:
+        if self.seed is not None:
+            keras.utils.set_random_seed(self.seed)
+        self.model = BUILDERS[self.model_name](features, self.head, **self.model_params)
+        _, core = split(self.model)
+        core.compile(
+            optimizer=keras.optimizers.deserialize(
+                {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
+            ),
+            loss=self.head.make_loss(),
+            metrics=self.head.make_metrics(),
+            steps_per_execution=self.steps_per_execution,
+            jit_compile=self.jit_compile,
+        )
+
+    # -- data --------------------------------------------------------------------------------------------
+
+    def _arrays(self, data, where: str, *, need_label: bool) -> tuple:
+        """`(features, labels)` arrays from CSV paths, a DataFrame or a dict; checked before anything runs."""
+        if isinstance(data, (str, os.PathLike)) or (
+            isinstance(data, (list, tuple)) and data and isinstance(data[0], str)
+        ):
+            return tfdata.read_csv(data, self.columns, label=self.label if need_label else None)
+        if isinstance(data, (pd.DataFrame, dict)):
+            features = to_feature_arrays(data, raw_features(self.columns), source=where)
+            labels = None
+            if need_label:
+                if self.label not in data:
+                    raise ValueError(
+                        f"{where}: the label column {self.label!r} is missing. Received columns: {sorted(data.keys())}."
+                    )
+                labels = to_feature_arrays(data, {self.label: RawFeature(self.label, "float32")}, source=where)[
+                    self.label
+                ]
+            return features, labels
+        raise TypeError(
+            f"{where}: `data` must be CSV path(s), a pandas DataFrame, a dict of arrays, a tf.data.Dataset of "
+            f"(features, label) batches, or an input_fn returning one. Received: {type(data).__name__}."
+        )
+
+    def _source(self, data, where: str, *, need_label: bool = True):
+        """A `tf.data.Dataset` as given, or checked arrays."""
+        if callable(data) and not isinstance(data, tf.data.Dataset):
+            data = data()
+        if isinstance(data, tf.data.Dataset):
+            return data
+        return self._arrays(data, where, need_label=need_label)
+
+    def _dataset(self, source, batch_size: int, *, shuffle: bool) -> tf.data.Dataset:
+        """Preprocesses batches in `tf.data` (parallel, prefetched) so the model step never waits for them."""
+        preprocessor, _ = split(self.model)
+        if isinstance(source, tf.data.Dataset):
+            dataset = source
+        else:
+            features, labels = source
+            dataset = tfdata.batched_dataset(features, labels, batch_size=batch_size, shuffle=shuffle, seed=self.seed)
+        if isinstance(dataset.element_spec, tuple):
+            dataset = dataset.map(lambda x, *rest: (preprocessor(x), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def _require_model(self, where: str) -> None:
+        if self.model is None:
+            raise ValueError(
+                f"Estimator.{where}: the model has not been trained. Call `train` first, or pass the "
+                "`model_dir` of a trained model."
+            )
+
+    # -- API ---------------------------------------------------------------------------------------------
+
+    def train(
+        self,
+        data,
+        *,
+        epochs: int = 1,
+        steps: int | None = None,
+        batch_size: int = 512,
+        validation_data=None,
+        early_stopping_patience: int | None = None,
+        callbacks=(),
+        verbose="auto",
+    ):
+        """Trains; on a first call adapts the feature columns to `data` (one pass) and builds the model.
+
+        Args:
+            data: CSV path(s) or glob, a DataFrame, a dict of arrays, a `tf.data.Dataset` of
+                `(raw features, label)` batches, or an `input_fn` returning one.
+            epochs: passes over `data`.
+            steps: train this many batches instead (the data repeats), like `tf.estimator`'s `steps`.
+            validation_data: evaluated after each epoch (same forms as `data`).
+            early_stopping_patience: stop after this many epochs without a better validation loss, and keep
+                the best weights (needs `validation_data`).
+            callbacks: more Keras callbacks.
+
+        Returns:
+            self, so calls chain.
+        """
+        source = self._source(data, "Estimator.train")
+        validation = (
+            self._source(validation_data, "Estimator.train(validation_data)") if validation_data is not None else None
+        )
+        if early_stopping_patience is not None and validation is None:
+            raise ValueError("Estimator.train: `early_stopping_patience` needs `validation_data` to watch.")
+        if self.model is None:
+            features = fc.FeatureLayer(self.columns)
+            if features.needs_adapt:
+                features.adapt(source if isinstance(source, tf.data.Dataset) else source[0])
+            self._build(features)
+        train_ds = self._dataset(source, batch_size, shuffle=True)
+        if steps is not None:
+            # A finite dataset, not `steps_per_epoch`: Keras would run whole `steps_per_execution` blocks past it.
+            train_ds, epochs = train_ds.repeat().take(steps), 1
+        fit_callbacks = list(callbacks)
+        if self.model_dir:
+            fit_callbacks += [
+                keras.callbacks.BackupAndRestore(self._path("backup")),
+                keras.callbacks.TensorBoard(self._path("logs"), write_graph=False),
+            ]
+        if early_stopping_patience is not None:
+            fit_callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=early_stopping_patience, restore_best_weights=True, verbose=1
+                )
+            )
+        _, core = split(self.model)
+        history = core.fit(
+            train_ds,
+            epochs=epochs,
+            validation_data=None if validation is None else self._dataset(validation, batch_size, shuffle=False),
+            callbacks=fit_callbacks,
+            shuffle=False,  # the input pipeline shuffles whole batches itself
+            verbose=verbose,
+        )
+        self.history = history.history
+        self._save()
+        return self
+
+    def evaluate(self, data, *, batch_size: int = 512, name: str = "eval") -> dict:
+        """Metrics over all of `data`, under `tf.estimator`'s names; saved to `model_dir/eval/metrics.json`."""
+        self._require_model("evaluate")
+        source = self._source(data, "Estimator.evaluate")
+        _, core = split(self.model)
+        results = core.evaluate(self._dataset(source, batch_size, shuffle=False), return_dict=True, verbose=0)
+        metrics = {key: float(value) for key, value in results.items()}
+        metrics["average_loss"] = metrics["loss"]
+        if self.model_dir:
+            _write_json(self._path("eval", "metrics.json"), {"name": name, "metrics": metrics})
+        return metrics
+
+    def predict_batch(self, data, *, batch_size: int = 512) -> dict:
+        """The head's predictions for all of `data`, as arrays: `{"predictions": [n]}` for a regressor."""
+        self._require_model("predict")
+        source = self._source(data, "Estimator.predict", need_label=False)
+        if not isinstance(source, tf.data.Dataset):
+            source = (source[0], None)
+        _, core = split(self.model)
+        logits = core.predict(self._dataset(source, batch_size, shuffle=False), verbose=0)
+        return {key: keras.ops.convert_to_numpy(value) for key, value in self.head.predictions(logits).items()}
+
+    def predict(self, data, *, batch_size: int = 512):
+        """Yields one dict of predictions per example, as `tf.estimator.Estimator.predict` did."""
+        outputs = self.predict_batch(data, batch_size=batch_size)
+        for i in range(len(next(iter(outputs.values())))):
+            yield {key: value[i] for key, value in outputs.items()}
+
+    def export_saved_model(self, export_dir_base: str, *, version: int | None = None) -> str:
+        """Exports for serving (see `tfkit.export.export_saved_model`) and returns the version's path."""
+        self._require_model("export_saved_model")
+        return export_saved_model(self.model, export_dir_base, version=version)
+
+
+def _head_config(head) -> dict:
+    config = head.get_config()
+    config.pop("dtype", None)
+    config.pop("trainable", None)
+    return config
