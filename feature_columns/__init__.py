@@ -21,6 +21,7 @@ from feature_columns.columns import (
 )
 from feature_columns.encoding import FeatureEncoder
 from feature_columns.feature_layer import FeatureLayer
+from feature_columns.parsing import make_parse_example_spec
 from feature_columns.preprocessing import FeaturePreprocessor
 
 __all__ = [
@@ -38,5 +39,6 @@ __all__ = [
     "embedding_dim",
     "embedding_dim_search_space",
     "from_config",
+    "make_parse_example_spec",
     "serialize",
 ]
