@@ -1,7 +1,8 @@
 """`Estimator`: train / evaluate / predict / export over a Keras model, with a `model_dir` that remembers.
 
-`model_dir` holds `estimator.json` (the model's definition and adapted feature state), `model.weights.h5`
-(the last trained weights), `backup/` (Keras `BackupAndRestore`, so an interrupted `train` resumes),
+`model_dir` holds `estimator.json` (the model's definition and adapted feature state, written before the
+first epoch), `model.weights.h5` (the weights after the last finished `train`), `backup/` (Keras
+`BackupAndRestore`: the state after each epoch, so a killed `train` resumes where it stopped),
 `logs/` (TensorBoard) and `eval/metrics.json` (the last evaluation). Creating an Estimator on a
 `model_dir` that holds a trained model restores it; one holding a different model is an error.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import keras
 import pandas as pd
@@ -22,33 +22,11 @@ from feature_columns.specs import RawFeature, check_columns, raw_features
 from tfkit import data as tfdata
 from tfkit import heads as tfheads
 from tfkit.export import export_saved_model
+from tfkit.files import write_atomically, write_json
 from tfkit.models import BUILDERS, split
 
 SPEC_FILE = "estimator.json"
 WEIGHTS_FILE = "model.weights.h5"
-
-
-def _write_atomically(path: str, write) -> None:
-    """Calls `write(temporary_path)`, then renames the result to `path`: readers never see half a file."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    os.close(handle)
-    try:
-        write(staging)
-        os.replace(staging, path)
-    except BaseException:
-        if os.path.exists(staging):
-            os.remove(staging)
-        raise
-
-
-def _write_json(path: str, payload: dict) -> None:
-    def write(staging):
-        with open(staging, "w") as file:
-            json.dump(payload, file, indent=2, sort_keys=True)
-
-    _write_atomically(path, write)
 
 
 class Estimator:
@@ -108,6 +86,7 @@ class Estimator:
         self.jit_compile = jit_compile
         self.seed = seed
         self.model: keras.Model | None = None
+        self.trained = False
         self.history: dict = {}
         self._restore()
 
@@ -137,17 +116,23 @@ class Estimator:
                 f"(its {SPEC_FILE} differs in columns, head, builder or label). "
                 "Use a new model_dir, or delete the old one to start over."
             )
+        # The saved feature state, not a new adapt: a resumed run must see exactly the same preprocessing.
         self._build(fc.FeatureLayer(self.columns, state=saved["feature_state"]))
-        _, core = split(self.model)
-        core.optimizer.build(core.trainable_variables)  # so its saved slots (Adam's moments) load too
-        self.model.load_weights(self._path(WEIGHTS_FILE))
+        if os.path.exists(self._path(WEIGHTS_FILE)):
+            _, core = split(self.model)
+            core.optimizer.build(core.trainable_variables)  # so its saved slots (Adam's moments) load too
+            self.model.load_weights(self._path(WEIGHTS_FILE))
+            self.trained = True
 
-    def _save(self) -> None:
-        if not self.model_dir:
-            return
-        _write_atomically(self._path(WEIGHTS_FILE), self.model.save_weights)
-        preprocessor, _ = split(self.model)
-        _write_json(self._path(SPEC_FILE), {"definition": self._definition(), "feature_state": preprocessor.state})
+    def _save_definition(self) -> None:
+        """Written before the first epoch, so a killed run is resumed with the same model, or refused."""
+        if self.model_dir:
+            preprocessor, _ = split(self.model)
+            write_json(self._path(SPEC_FILE), {"definition": self._definition(), "feature_state": preprocessor.state})
+
+    def _save_weights(self) -> None:
+        if self.model_dir:
+            write_atomically(self._path(WEIGHTS_FILE), self.model.save_weights)
 
     # -- building ----------------------------------------------------------------------------------------
 
@@ -156,12 +141,11 @@ class Estimator:
             keras.utils.set_random_seed(self.seed)
         self.model = BUILDERS[self.model_name](features, self.head, **self.model_params)
         _, core = split(self.model)
+        # The core is a tfkit.models.HeadModel: its loss and metrics are the head's.
         core.compile(
             optimizer=keras.optimizers.deserialize(
                 {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
             ),
-            loss=self.head.make_loss(),
-            metrics=self.head.make_metrics(),
             steps_per_execution=self.steps_per_execution,
             jit_compile=self.jit_compile,
         )
@@ -182,9 +166,9 @@ class Estimator:
                     raise ValueError(
                         f"{where}: the label column {self.label!r} is missing. Received columns: {sorted(data.keys())}."
                     )
-                labels = to_feature_arrays(data, {self.label: RawFeature(self.label, "float32")}, source=where)[
-                    self.label
-                ]
+                labels = to_feature_arrays(
+                    data, {self.label: RawFeature(self.label, self.head.label_dtype)}, source=where
+                )[self.label]
             return features, labels
         raise TypeError(
             f"{where}: `data` must be CSV path(s), a pandas DataFrame, a dict of arrays, a tf.data.Dataset of "
@@ -208,13 +192,21 @@ class Estimator:
             features, labels = source
             dataset = tfdata.batched_dataset(features, labels, batch_size=batch_size, shuffle=shuffle, seed=self.seed)
         if isinstance(dataset.element_spec, tuple):
-            dataset = dataset.map(lambda x, *rest: (preprocessor(x), *rest), num_parallel_calls=tf.data.AUTOTUNE)
+            dataset = dataset.map(self._prepare_example, num_parallel_calls=tf.data.AUTOTUNE)
         else:
             dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
 
+    def _prepare_example(self, features, labels, *weights):
+        """Preprocessed features, the head's loss-ready labels (label vocabularies are looked up here, not in the
+        model step) and, when the head has a `weight_column`, that feature as Keras sample weights."""
+        preprocessor, _ = split(self.model)
+        if self.head.weight_column:
+            weights = (features[self.head.weight_column],)
+        return (preprocessor(features), self.head.prepare_labels(labels), *weights)
+
     def _require_model(self, where: str) -> None:
-        if self.model is None:
+        if not self.trained:
             raise ValueError(
                 f"Estimator.{where}: the model has not been trained. Call `train` first, or pass the "
                 "`model_dir` of a trained model."
@@ -260,6 +252,7 @@ class Estimator:
             if features.needs_adapt:
                 features.adapt(source if isinstance(source, tf.data.Dataset) else source[0])
             self._build(features)
+            self._save_definition()
         train_ds = self._dataset(source, batch_size, shuffle=True)
         if steps is not None:
             # A finite dataset, not `steps_per_epoch`: Keras would run whole `steps_per_execution` blocks past it.
@@ -286,7 +279,8 @@ class Estimator:
             verbose=verbose,
         )
         self.history = history.history
-        self._save()
+        self.trained = True
+        self._save_weights()
         return self
 
     def evaluate(self, data, *, batch_size: int = 512, name: str = "eval") -> dict:
@@ -298,7 +292,7 @@ class Estimator:
         metrics = {key: float(value) for key, value in results.items()}
         metrics["average_loss"] = metrics["loss"]
         if self.model_dir:
-            _write_json(self._path("eval", "metrics.json"), {"name": name, "metrics": metrics})
+            write_json(self._path("eval", "metrics.json"), {"name": name, "metrics": metrics})
         return metrics
 
     def predict_batch(self, data, *, batch_size: int = 512) -> dict:

@@ -1,0 +1,235 @@
+"""Evaluation a person can read: metrics, curves, calibration and thresholds, with PNG plots.
+
+Everything here works on plain arrays of labels and model outputs (NumPy in, Python numbers and lists
+out), so it applies to any model's predictions, and each report is JSON-serializable as it is.
+
+>>> import numpy as np
+>>> report = binary_report(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]))
+>>> report["auc"], report["confusion_matrix"]  # 3 of the 4 (negative, positive) pairs are ordered right
+(0.75, [[1, 1], [1, 1]])
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+THRESHOLD_TARGETS = ("precision", "recall", "f1")
+
+
+def _check_binary(labels, probabilities) -> tuple:
+    labels, probabilities = np.asarray(labels).ravel(), np.asarray(probabilities, dtype=np.float64).ravel()
+    if labels.shape != probabilities.shape:
+        raise ValueError(
+            f"tfkit.evaluation: `labels` and `probabilities` must have one value per example. "
+            f"Received: {labels.shape[0]} labels and {probabilities.shape[0]} probabilities."
+        )
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError(f"tfkit.evaluation: `labels` must be 0 or 1. Received values: {np.unique(labels)[:10]}.")
+    if probabilities.size and (probabilities.min() < 0 or probabilities.max() > 1):
+        raise ValueError("tfkit.evaluation: `probabilities` must lie in [0, 1]; pass probabilities, not logits.")
+    return labels.astype(np.int64), probabilities
+
+
+def curves(labels, probabilities) -> dict:
+    """ROC and precision-recall curves at every distinct score, highest threshold first.
+
+    Returns `{"thresholds", "tpr", "fpr", "precision", "recall"}` as arrays, one entry per threshold; a
+    prediction is positive when `probability >= threshold`.
+    """
+    labels, probabilities = _check_binary(labels, probabilities)
+    order = np.argsort(-probabilities, kind="mergesort")
+    scores, hits = probabilities[order], labels[order]
+    last_of_each_score = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
+    true_positives = np.cumsum(hits)[last_of_each_score]
+    predicted_positives = last_of_each_score + 1
+    positives, negatives = hits.sum(), hits.size - hits.sum()
+    return {
+        "thresholds": scores[last_of_each_score],
+        "tpr": true_positives / max(positives, 1),
+        "fpr": (predicted_positives - true_positives) / max(negatives, 1),
+        "precision": true_positives / predicted_positives,
+        "recall": true_positives / max(positives, 1),
+    }
+
+
+def _area(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
+
+
+def roc_auc(labels, probabilities) -> float:
+    """Area under the ROC curve (trapezoids through (0, 0), every threshold, and (1, 1))."""
+    c = curves(labels, probabilities)
+    return _area(np.r_[0.0, c["fpr"]], np.r_[0.0, c["tpr"]])
+
+
+def pr_auc(labels, probabilities) -> float:
+    """Area under the precision-recall curve, as average precision: sum of precision x recall gained."""
+    c = curves(labels, probabilities)
+    return float(np.sum(np.diff(np.r_[0.0, c["recall"]]) * c["precision"]))
+
+
+def calibration(labels, probabilities, num_buckets: int = 10) -> dict:
+    """Mean prediction vs observed positive rate in equal-width probability buckets (empty buckets left out)."""
+    labels, probabilities = _check_binary(labels, probabilities)
+    bucket = np.minimum((probabilities * num_buckets).astype(np.int64), num_buckets - 1)
+    used = np.unique(bucket)
+    return {
+        "bucket_lower": (used / num_buckets).tolist(),
+        "mean_prediction": [float(probabilities[bucket == b].mean()) for b in used],
+        "observed_rate": [float(labels[bucket == b].mean()) for b in used],
+        "count": [int((bucket == b).sum()) for b in used],
+    }
+
+
+def confusion_matrix(labels, predictions, num_classes: int) -> list:
+    """`matrix[true][predicted]` counts, as nested lists."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels).ravel(), np.asarray(predictions).ravel()), 1)
+    return matrix.tolist()
+
+
+def choose_threshold(labels, probabilities, target: str = "f1", value: float | None = None) -> float:
+    """The decision threshold that meets a target on these examples.
+
+    - `target="precision"`: the lowest threshold whose precision is at least `value` (most recall at that
+      precision);
+    - `target="recall"`: the highest threshold whose recall is at least `value` (most precision at that
+      recall);
+    - `target="f1"`: the threshold with the best F1 (`value` unused).
+
+    >>> choose_threshold([0, 1, 1, 0, 1], [0.2, 0.9, 0.7, 0.6, 0.3], target="recall", value=0.6)
+    0.7
+    """
+    if target not in THRESHOLD_TARGETS:
+        raise ValueError(f"choose_threshold: `target` must be one of {THRESHOLD_TARGETS}. Received: target={target!r}.")
+    c = curves(labels, probabilities)
+    if target == "f1":
+        f1 = 2 * c["precision"] * c["recall"] / np.maximum(c["precision"] + c["recall"], 1e-12)
+        return float(c["thresholds"][np.argmax(f1)])
+    if value is None or not 0 <= value <= 1:
+        raise ValueError(
+            f"choose_threshold: `value` must be in [0, 1] for target={target!r}. Received: value={value!r}."
+        )
+    meets = np.flatnonzero(c[target] >= value)
+    if not meets.size:
+        raise ValueError(
+            f"choose_threshold: no threshold reaches {target} >= {value} on these examples "
+            f"(best: {c[target].max():.4f}). Lower `value`."
+        )
+    # Thresholds fall along the curve: the last index meeting precision is the lowest such threshold,
+    # the first index meeting recall is the highest.
+    return float(c["thresholds"][meets[-1] if target == "precision" else meets[0]])
+
+
+def binary_report(labels, probabilities, *, threshold: float = 0.5, num_buckets: int = 10) -> dict:
+    """Metrics, confusion matrix (`[[tn, fp], [fn, tp]]`), curves' AUCs and calibration of a binary classifier."""
+    labels, probabilities = _check_binary(labels, probabilities)
+    predicted = (probabilities >= threshold).astype(np.int64)
+    tp = int(((predicted == 1) & (labels == 1)).sum())
+    precision = tp / max(int(predicted.sum()), 1)
+    recall = tp / max(int(labels.sum()), 1)
+    return {
+        "threshold": threshold,
+        "accuracy": float((predicted == labels).mean()),
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+        "auc": roc_auc(labels, probabilities),
+        "auc_precision_recall": pr_auc(labels, probabilities),
+        "prediction/mean": float(probabilities.mean()),
+        "label/mean": float(labels.mean()),
+        "prediction_bias": float(probabilities.mean() - labels.mean()),
+        "confusion_matrix": confusion_matrix(labels, predicted, 2),
+        "calibration": calibration(labels, probabilities, num_buckets),
+    }
+
+
+def regression_report(labels, predictions) -> dict:
+    """RMSE, MAE, bias and residual quantiles of a regressor."""
+    labels = np.asarray(labels, dtype=np.float64).ravel()
+    residuals = np.asarray(predictions, dtype=np.float64).ravel() - labels
+    return {
+        "rmse": float(np.sqrt(np.mean(residuals**2))),
+        "mae": float(np.mean(np.abs(residuals))),
+        "prediction/mean": float(np.mean(labels + residuals)),
+        "label/mean": float(labels.mean()),
+        "prediction_bias": float(residuals.mean()),
+        "residual_quantiles": dict(
+            zip(("p05", "p25", "p50", "p75", "p95"), np.quantile(residuals, [0.05, 0.25, 0.5, 0.75, 0.95]), strict=True)
+        ),
+    }
+
+
+def write_binary_plots(labels, probabilities, folder: str) -> list:
+    """ROC, precision-recall, calibration and confusion-matrix PNGs in `folder`; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    report, c = binary_report(labels, probabilities), curves(labels, probabilities)
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+
+    def save(figure, name):
+        path = os.path.join(folder, name)
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        paths.append(path)
+
+    figure, axes = plt.subplots(figsize=(4.5, 4.5))
+    axes.plot(np.r_[0, c["fpr"]], np.r_[0, c["tpr"]], label=f"AUC {report['auc']:.3f}")
+    axes.plot([0, 1], [0, 1], "--", color="grey")
+    axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    axes.legend()
+    save(figure, "roc.png")
+
+    figure, axes = plt.subplots(figsize=(4.5, 4.5))
+    axes.plot(c["recall"], c["precision"], label=f"AUC-PR {report['auc_precision_recall']:.3f}")
+    axes.set(xlabel="recall", ylabel="precision", title="Precision-recall", ylim=(0, 1.02))
+    axes.legend()
+    save(figure, "precision_recall.png")
+
+    cal = report["calibration"]
+    figure, axes = plt.subplots(figsize=(4.5, 4.5))
+    axes.plot(cal["mean_prediction"], cal["observed_rate"], "o-", label="model")
+    axes.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
+    axes.set(xlabel="mean prediction", ylabel="observed positive rate", title="Calibration")
+    axes.legend()
+    save(figure, "calibration.png")
+
+    figure, axes = plt.subplots(figsize=(4, 4))
+    matrix = np.array(report["confusion_matrix"])
+    axes.imshow(matrix, cmap="Blues")
+    for (row, col), count in np.ndenumerate(matrix):
+        axes.text(col, row, str(count), ha="center", va="center")
+    axes.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="true", title="Confusion matrix")
+    save(figure, "confusion_matrix.png")
+    return paths
+
+
+def write_regression_plots(labels, predictions, folder: str) -> list:
+    """Residuals against predictions and a residual histogram as PNGs in `folder`; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    labels = np.asarray(labels, dtype=np.float64).ravel()
+    predictions = np.asarray(predictions, dtype=np.float64).ravel()
+    residuals = predictions - labels
+    os.makedirs(folder, exist_ok=True)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    left.scatter(predictions, residuals, s=2, alpha=0.3)
+    left.axhline(0, color="grey", linestyle="--")
+    left.set(xlabel="prediction", ylabel="prediction - label", title="Residuals")
+    right.hist(residuals, bins=100)
+    right.set(xlabel="prediction - label", ylabel="examples", title="Residual distribution")
+    figure.tight_layout()
+    path = os.path.join(folder, "residuals.png")
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return [path]
