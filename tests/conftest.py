@@ -9,6 +9,7 @@ import pytest
 
 DATA_DIR = os.environ.get("TFKIT_DATA") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 TAXI_DIR = os.path.join(DATA_DIR, "taxifare")
+CENSUS_DIR = os.path.join(DATA_DIR, "census")
 
 
 @pytest.fixture(autouse=True)
@@ -16,8 +17,17 @@ def _seeded():
     keras.utils.set_random_seed(1234)
 
 
+def _data_folder(folder: str, probe: str) -> str:
+    if not os.path.exists(os.path.join(folder, probe)):
+        pytest.fail(f"{probe} is missing from {folder}; set TFKIT_DATA to the shared data folder")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def taxi_dir():
-    if not os.path.exists(os.path.join(TAXI_DIR, "taxi-train.csv")):
-        pytest.fail(f"the taxi-fare data is missing from {TAXI_DIR}; set TFKIT_DATA to the shared data folder")
-    return TAXI_DIR
+    return _data_folder(TAXI_DIR, "taxi-train.csv")
+
+
+@pytest.fixture(scope="session")
+def census_dir():
+    return _data_folder(CENSUS_DIR, "adult.data")

@@ -6,6 +6,7 @@ blocks, which is what lets the input pipeline run many times faster than trainin
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -33,39 +34,79 @@ def resolve_paths(paths_or_glob) -> list:
     return files
 
 
-def read_csv(paths_or_glob, columns, *, label: str | None = None) -> tuple:
+@dataclasses.dataclass(frozen=True)
+class CsvFiles:
+    """CSV files and how to read them; anywhere a path is accepted, a `CsvFiles` is too.
+
+    Args:
+        paths: a path, a glob, or a list of them.
+        column_names: the columns' names when the files have no header row.
+        comment: lines starting with this character are skipped (e.g. `"|"` for UCI's adult.test).
+        label_map: replaces label values as read, e.g. `{">50K.": ">50K"}` for a test file spelled differently.
+
+    >>> CsvFiles("adult.data", column_names=["age", "income"]).column_names
+    ('age', 'income')
+    """
+
+    paths: object
+    column_names: tuple | None = None
+    comment: str | None = None
+    label_map: dict | None = None
+
+    def __post_init__(self):
+        if self.column_names is not None:
+            object.__setattr__(self, "column_names", tuple(self.column_names))
+
+
+def read_csv(source, columns, *, label: str | None = None, label_dtype: str = "float32") -> tuple:
     """Reads CSV files into checked, typed arrays: `(features, labels)`.
 
     Only the raw features the columns read (and the label) are parsed; files are read in parallel by
-    pandas' C parser. Missing numeric values take the columns' `default_value`.
+    pandas' C parser, spaces after delimiters skipped. Missing numeric values take the columns' `default_value`.
+
+    Args:
+        source: a path, a glob, a list of them, or a `CsvFiles`.
+        columns: the feature columns, which decide the features read and their dtypes.
+        label: the label column, if labels are wanted.
+        label_dtype: `"float32"`, `"int64"` or `"string"`, as the head takes labels.
 
     Raises:
         ValueError: a file lacks a needed column, or a numeric column holds text; the message names both.
     """
+    source = source if isinstance(source, CsvFiles) else CsvFiles(source)
     specs = raw_features(columns)
-    files = resolve_paths(paths_or_glob)
+    files = resolve_paths(source.paths)
+    label_spec = RawFeature(label, label_dtype) if label else None
     with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1)) as pool:
-        parts = list(pool.map(lambda path: _read_one_csv(path, specs, label), files))
+        parts = list(pool.map(lambda path: _read_one_csv(path, source, specs, label_spec), files))
     features = {key: np.concatenate([p[0][key] for p in parts]) for key in specs}
     labels = np.concatenate([p[1] for p in parts]) if label else None
     return features, labels
 
 
-def _read_one_csv(path: str, specs: dict, label: str | None) -> tuple:
-    header = list(pd.read_csv(path, nrows=0).columns)
-    wanted = list(specs) + ([label] if label else [])
+def _read_one_csv(path: str, source: CsvFiles, specs: dict, label: RawFeature | None) -> tuple:
+    options = {"skipinitialspace": True, "comment": source.comment}
+    if source.column_names:
+        options.update(header=None, names=list(source.column_names))
+    header = list(pd.read_csv(path, nrows=0, **options).columns)
+    wanted = list(specs) + ([label.key] if label else [])
     missing = [key for key in wanted if key not in header]
     if missing:
         raise ValueError(
             f"{path}: column(s) {missing} are not in the file. Its header has {header}. "
             "Fix the column names in the config, or point it at the right file."
         )
-    string_keys = {key: str for key, spec in specs.items() if spec.dtype == "string"}
-    frame = pd.read_csv(path, usecols=wanted, dtype=string_keys, keep_default_na=True)
-    features = to_feature_arrays(frame, specs, source=path, first_line=2)
+    text = {key: str for key, spec in specs.items() if spec.dtype == "string"}
+    if label and label.dtype == "string":
+        text[label.key] = str
+    frame = pd.read_csv(path, usecols=wanted, dtype=text, **options)
+    first_line = 1 if source.column_names else 2
+    features = to_feature_arrays(frame, specs, source=path, first_line=first_line)
     labels = None
     if label:
-        labels = to_feature_arrays(frame, {label: RawFeature(label, "float32")}, source=path, first_line=2)[label]
+        values = frame[label.key].replace(source.label_map) if source.label_map else frame[label.key]
+        labels = to_feature_arrays({label.key: values}, {label.key: label}, source=path, first_line=first_line)
+        labels = labels[label.key]
     return features, labels
 
 
@@ -109,18 +150,26 @@ def batched_dataset(
 
 
 def csv_dataset(
-    paths_or_glob, *, label: str, batch_size: int = 512, columns, shuffle: bool = True, seed: int | None = None
+    paths_or_glob,
+    *,
+    label: str,
+    batch_size: int = 512,
+    columns,
+    shuffle: bool = True,
+    seed: int | None = None,
+    label_dtype: str = "float32",
 ) -> tf.data.Dataset:
     """A prefetched dataset of `(raw feature dict, label)` batches from CSV files.
 
     Args:
-        paths_or_glob: a path, a glob such as `"data/taxi-*.csv"`, or a list of them.
+        paths_or_glob: a path, a glob such as `"data/taxi-*.csv"`, a list of them, or a `CsvFiles`.
         label: the label column.
+        label_dtype: `"float32"`, `"int64"` or `"string"`, as the head takes labels.
         batch_size: examples per batch.
         columns: the feature columns; they decide which CSV columns are parsed, their dtypes and defaults.
         shuffle: reshuffle the rows on every pass.
     """
-    features, labels = read_csv(paths_or_glob, columns, label=label)
+    features, labels = read_csv(paths_or_glob, columns, label=label, label_dtype=label_dtype)
     return batched_dataset(features, labels, batch_size=batch_size, shuffle=shuffle, seed=seed).prefetch(
         tf.data.AUTOTUNE
     )

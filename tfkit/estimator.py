@@ -154,7 +154,7 @@ class Estimator:
 
     def _arrays(self, data, where: str, *, need_label: bool) -> tuple:
         """`(features, labels)` arrays from CSV paths, a DataFrame or a dict; checked before anything runs."""
-        if isinstance(data, (str, os.PathLike)) or (
+        if isinstance(data, (str, os.PathLike, tfdata.CsvFiles)) or (
             isinstance(data, (list, tuple)) and data and isinstance(data[0], str)
         ):
             return tfdata.read_csv(data, self.columns, label=self.label if need_label else None)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import feature_columns as fc
-from tfkit.data import batched_dataset, csv_dataset, read_csv
+from tfkit.data import CsvFiles, batched_dataset, csv_dataset, read_csv
 
 COLUMNS = [fc.NumericColumn("x", default_value=0.0), fc.IndicatorColumn(fc.HashedColumn("s", num_bins=4))]
 
@@ -62,3 +62,43 @@ def test_taxi_csv_reads_with_the_example_columns(taxi_dir):
     features, labels = read_csv(f"{taxi_dir}/taxi-valid.csv", columns, label="fare_amount")
     assert len(labels) == 14_905 and not np.isnan(features["pickup_latitude"]).any()
     assert labels.min() >= 2.5 and labels.max() <= 194.75
+
+
+def test_headerless_files_with_comments_and_relabelled_classes(tmp_path):
+    _write(tmp_path / "adult.test", "|1x3 Cross validator\n1.5, u, >50K.\n2, v, <=50K.\n")
+    source = CsvFiles(
+        str(tmp_path / "adult.test"),
+        column_names=["x", "s", "income"],
+        comment="|",
+        label_map={">50K.": ">50K", "<=50K.": "<=50K"},
+    )
+    features, labels = read_csv(source, COLUMNS, label="income", label_dtype="string")
+    assert features["x"].tolist() == [1.5, 2.0]
+    assert features["s"].tolist() == ["u", "v"]  # the space after each comma is skipped
+    assert labels.tolist() == [">50K", "<=50K"]
+
+
+def test_census_training_file_reads_with_column_names(census_dir):
+    names = [
+        "age",
+        "workclass",
+        "fnlwgt",
+        "education",
+        "education_num",
+        "marital_status",
+        "occupation",
+        "relationship",
+        "race",
+        "sex",
+        "capital_gain",
+        "capital_loss",
+        "hours_per_week",
+        "native_country",
+        "income",
+    ]
+    columns = [fc.NumericColumn("age"), fc.IndicatorColumn(fc.HashedColumn("workclass", num_bins=16))]
+    features, labels = read_csv(
+        CsvFiles(f"{census_dir}/adult.data", column_names=names), columns, label="income", label_dtype="string"
+    )
+    assert len(labels) == 32_561 and set(labels) == {"<=50K", ">50K"}
+    assert features["age"][:2].tolist() == [39.0, 50.0] and features["workclass"][0] == "State-gov"
