@@ -1,10 +1,13 @@
 """Declarative feature columns for Keras 3, compiled into preprocessing and embedding layers.
 
+`feature_columns.legacy` offers `tf.feature_column`'s function names for migrating code.
+
 >>> from feature_columns import BucketizedColumn, EmbeddingColumn, FeatureLayer, embedding_dim
 >>> embedding_dim(168)
 4
 """
 
+from feature_columns import legacy
 from feature_columns.columns import (
     BucketizedColumn,
     CrossedColumn,
@@ -14,6 +17,10 @@ from feature_columns.columns import (
     IdentityColumn,
     IndicatorColumn,
     NumericColumn,
+    SharedEmbeddingColumns,
+    TextColumn,
+    VocabularyColumn,
+    WeightedCategoricalColumn,
     embedding_dim,
     embedding_dim_search_space,
     from_config,
@@ -21,8 +28,9 @@ from feature_columns.columns import (
 )
 from feature_columns.encoding import FeatureEncoder
 from feature_columns.feature_layer import FeatureLayer
-from feature_columns.parsing import make_parse_example_spec
+from feature_columns.parsing import make_parse_example_spec, parse_example
 from feature_columns.preprocessing import FeaturePreprocessor
+from feature_columns.pretrained import PretrainedCheckpoint, PretrainedMatrix, PretrainedModel
 
 __all__ = [
     "BucketizedColumn",
@@ -36,9 +44,18 @@ __all__ = [
     "IdentityColumn",
     "IndicatorColumn",
     "NumericColumn",
+    "PretrainedCheckpoint",
+    "PretrainedMatrix",
+    "PretrainedModel",
+    "SharedEmbeddingColumns",
+    "TextColumn",
+    "VocabularyColumn",
+    "WeightedCategoricalColumn",
     "embedding_dim",
     "embedding_dim_search_space",
     "from_config",
+    "legacy",
     "make_parse_example_spec",
+    "parse_example",
     "serialize",
 ]

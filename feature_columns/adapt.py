@@ -1,4 +1,7 @@
-"""Learns every column's statistics in ONE pass over the data (FeatureSpace makes one pass per feature)."""
+"""Learns every column's statistics in ONE pass over the data (FeatureSpace makes one pass per feature).
+
+Numeric moments, quantile samples and vocabulary counts are all updated from the same batch.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import tensorflow as tf
 
 from feature_columns import columns as fc
 from feature_columns.inputs import to_feature_arrays
-from feature_columns.preprocessing import numeric_value
+from feature_columns.preprocessing import categorical_values, describe, lookup_layer, numeric_value, raw_tensor
 from feature_columns.specs import STATEFUL_TYPES, raw_features, walk
+from feature_columns.vocabulary import padding_value
 
 
 class _Moments:
@@ -47,16 +51,66 @@ class _Quantiles:
         return {"bin_boundaries": [float(b) for b in np.unique(cuts)]}
 
 
+class _Vocabulary:
+    """Token counts kept by the column's own Keras lookup layer (`update_state`), so its ordering rules apply."""
+
+    def __init__(self, column):
+        self.column, self.layer = column, lookup_layer(column)
+
+    def update(self, values) -> None:
+        self.layer.update_state(values)
+
+    def result(self) -> dict:
+        self.layer.finalize_state()
+        vocabulary = self.layer.get_vocabulary(include_special_tokens=False)
+        if not vocabulary:
+            raise ValueError(
+                f"FeatureLayer.adapt: {describe(self.column)} found no values in the data, so its vocabulary is "
+                f"empty. Check that raw feature {self.column.key!r} holds values (padding is ignored), or give the "
+                "column a `vocabulary`."
+            )
+        if isinstance(self.column, fc.VocabularyColumn) and self.column.dtype != "string":
+            return {"vocabulary": [int(v) for v in vocabulary]}
+        return {"vocabulary": [str(v) for v in vocabulary]}
+
+
 def _accumulator(column):
     if isinstance(column, fc.BucketizedColumn):
         return _Quantiles(column.num_bins)
+    if isinstance(column, (fc.VocabularyColumn, fc.TextColumn)):
+        return _Vocabulary(column)
     return _Moments()
+
+
+def _observed(column, batch: dict, defaults: dict):
+    """What a column's accumulator learns from one batch: numbers, or values to count (padding dropped)."""
+    if isinstance(column, fc.TextColumn):
+        return raw_tensor(batch, column.key, describe(column), "string", single=True)
+    if isinstance(column, fc.VocabularyColumn):
+        values = categorical_values(column, batch)
+        if column.multivalent:
+            values = tf.boolean_mask(values, values != padding_value(column.dtype))
+        return tf.reshape(values, [-1])
+    source = column.source if isinstance(column, fc.BucketizedColumn) else column
+    return numeric_value(source, batch, defaults).numpy()
+
+
+def _regrouped(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
+    """The dataset in batches of `batch_size`: each Python step costs far more than tf.data's regrouping."""
+    specs = tf.nest.flatten(dataset.element_spec)
+    if not all(isinstance(spec, tf.TensorSpec) for spec in specs):
+        return dataset  # ragged or sparse features: batches as given
+    if all(spec.shape.rank >= 1 and spec.shape[0] is None and spec.shape[1:].is_fully_defined() for spec in specs):
+        return dataset.rebatch(batch_size)
+    if not any(spec.shape.rank >= 1 and spec.shape[0] is None for spec in specs):
+        return dataset.batch(batch_size)  # single examples
+    return dataset
 
 
 def iter_feature_batches(data, columns, batch_size: int = 65536):
     """Yields dicts of raw feature tensors from a Dataset, a DataFrame or a dict of arrays."""
     if isinstance(data, tf.data.Dataset):
-        for element in data:
+        for element in _regrouped(data, batch_size):
             yield element[0] if isinstance(element, tuple) else element
         return
     if not isinstance(data, (pd.DataFrame, dict)):
@@ -87,14 +141,7 @@ def compute_state(columns, data, batch_size: int = 65536) -> dict:
     seen_batches = 0
     for batch in iter_feature_batches(data, columns, batch_size):
         for name, column in targets.items():
-            source = column.source if isinstance(column, fc.BucketizedColumn) else column
-            values = numeric_value(source, batch, defaults).numpy()
-            if np.isnan(values).any():
-                raise ValueError(
-                    f"FeatureLayer.adapt: column {column.name!r} received a missing value (NaN) and no numeric "
-                    "column reading it has a `default_value`. Give one a `default_value`, or fill the data."
-                )
-            accumulators[name].update(values)
+            accumulators[name].update(_observed(column, batch, defaults))
         seen_batches += 1
     if not seen_batches:
         raise ValueError("FeatureLayer.adapt: `data` holds no examples. Pass the training data.")

@@ -1,7 +1,12 @@
 """Declarative feature column specs: immutable, validated, serializable config.
 
-A column says *what* a feature is; `FeatureLayer` owns the state (statistics, bin boundaries, embedding
-tables) that turns raw tensors into model inputs. Specs hold no tensors and no variables.
+A column says *what* a feature is; `FeatureLayer` owns the state (statistics, bin boundaries, vocabularies,
+embedding tables) that turns raw tensors into model inputs. Specs hold no tensors and no variables.
+
+Dense columns (numeric, distance, embedding, shared embedding, indicator) give floats. Categorical columns give
+int64 ids in `[0, num_buckets)`, `id_width` of them per example: 1, a fixed number, or None when it varies
+(multivalent input); -1 marks "no value" (padding, or an unknown value without an OOV id) and adds nothing
+downstream.
 
 >>> lat = BucketizedColumn("pickup_latitude", bin_boundaries=(40.7, 40.8))
 >>> lat.name, lat.num_buckets
@@ -18,6 +23,8 @@ import dataclasses
 import itertools
 import math
 from typing import Any
+
+from feature_columns.vocabulary import check_vocabulary, padding_value, read_vocabulary_file
 
 NUMERIC_DTYPES = ("float32", "float64", "int32", "int64")
 INTEGER_DTYPES = ("int32", "int64")
@@ -131,6 +138,17 @@ def _column(cls):
     cls = dataclasses.dataclass(frozen=True)(cls)
     _REGISTRY[cls.__name__] = cls
     return cls
+
+
+class PretrainedSource(_Serializable):
+    """Base of the references in `feature_columns.pretrained`: where an embedding table's initial rows come from.
+
+    Declared here so that `EmbeddingColumn` can check its `pretrained` argument without importing the readers.
+    """
+
+    def load(self, column, state: dict, initial):
+        """`column`'s table: the source's rows matched to the column's ids, `initial` rows where it has none."""
+        raise NotImplementedError
 
 
 @_column
@@ -288,18 +306,29 @@ class BucketizedColumn(_Serializable):
     def num_buckets(self) -> int:
         return len(self.bin_boundaries) + 1 if self.bin_boundaries is not None else self.num_bins
 
+    id_width = 1
+
+
+def _check_bool(where: str, arg: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{where}: `{arg}` must be True or False. Received: {arg}={value!r} (of type {type(value).__name__})."
+        )
+
 
 @_column
 class IdentityColumn(_Serializable):
     """Integer ids used as they are, in `[0, num_buckets)`.
 
-    Ids outside the range map to `default_value` when it is given; otherwise they are an error.
+    Ids outside the range map to `default_value` when it is given; otherwise they are an error. With
+    `multivalent=True` each example holds several ids (`[batch, n]` padded with -1, or a `tf.RaggedTensor`).
     """
 
     key: str
     num_buckets: int
     default_value: int | None = None
     dtype: str = "int64"
+    multivalent: bool = False
     name: str | None = None
 
     def __post_init__(self):
@@ -307,9 +336,14 @@ class IdentityColumn(_Serializable):
         _check_key(where, self.key)
         _check_positive_int(where, "num_buckets", self.num_buckets)
         _check_choice(where, "dtype", self.dtype, INTEGER_DTYPES)
-        if self.default_value is not None and not 0 <= self.default_value < self.num_buckets:
+        _check_bool(where, "multivalent", self.multivalent)
+        if self.default_value is not None and (
+            isinstance(self.default_value, bool)
+            or not isinstance(self.default_value, int)
+            or not 0 <= self.default_value < self.num_buckets
+        ):
             raise ValueError(
-                f"{where}: `default_value` must lie in [0, num_buckets={self.num_buckets}). "
+                f"{where}: `default_value` must be an integer in [0, num_buckets={self.num_buckets}). "
                 f"Received: default_value={self.default_value!r}."
             )
         _freeze(self, name=self.name or self.key)
@@ -318,16 +352,24 @@ class IdentityColumn(_Serializable):
     def input_keys(self) -> tuple:
         return (self.key,)
 
+    @property
+    def id_width(self) -> int | None:
+        return None if self.multivalent else 1
+
     needs_adapt = False
 
 
 @_column
 class HashedColumn(_Serializable):
-    """Strings or integers hashed into `num_bins` buckets (`keras.layers.Hashing`, FarmHash64)."""
+    """Strings or integers hashed into `num_bins` buckets (`keras.layers.Hashing`, FarmHash64).
+
+    With `multivalent=True` each example holds several values, padded with `""` (strings) or -1 (integers).
+    """
 
     key: str
     num_bins: int
     dtype: str = "string"
+    multivalent: bool = False
     name: str | None = None
 
     def __post_init__(self):
@@ -335,6 +377,7 @@ class HashedColumn(_Serializable):
         _check_key(where, self.key)
         _check_positive_int(where, "num_bins", self.num_bins)
         _check_choice(where, "dtype", self.dtype, CATEGORICAL_DTYPES)
+        _check_bool(where, "multivalent", self.multivalent)
         _freeze(self, name=self.name or self.key)
 
     @property
@@ -345,10 +388,197 @@ class HashedColumn(_Serializable):
     def num_buckets(self) -> int:
         return self.num_bins
 
+    @property
+    def id_width(self) -> int | None:
+        return None if self.multivalent else 1
+
     needs_adapt = False
 
 
-CATEGORICAL_TYPES: tuple = ()  # completed below, once every categorical class exists
+@_column
+class VocabularyColumn(_Serializable):
+    """Values looked up in a vocabulary (`keras.layers.StringLookup` / `IntegerLookup`), OOV ids first.
+
+    Ids: values outside the vocabulary hash into `[0, num_oov_indices)`, then `vocabulary[i]` gets
+    `num_oov_indices + i`, as in Keras lookup layers. (`tf.feature_column` put the OOV buckets after the
+    vocabulary; `feature_columns.legacy` says how its ids map.) With `num_oov_indices=0`, unknown values get no
+    id at all: they add nothing to an embedding or indicator, like `tf.feature_column`'s `default_value=-1`.
+
+    Args:
+        key: the raw feature's name.
+        vocabulary: a list of values, the path of a text file with one value per line, or None to learn the
+            `max_tokens - num_oov_indices` most frequent values with `FeatureLayer.adapt` (on ties, the greater
+            value first, as Keras orders them).
+        max_tokens: with a learned vocabulary, the number of ids, OOV ids included (Keras's meaning). Required
+            then, because embedding tables are sized before data is seen; ids the data does not fill stay unused.
+        num_oov_indices: ids reserved for values outside the vocabulary.
+        vocabulary_size: with a file, use only its first lines; counted from the file when omitted.
+        dtype: `"string"`, `"int64"` or `"int32"` raw values.
+        multivalent: each example holds several values (padded with `""` or -1, or a `tf.RaggedTensor`).
+        name: defaults to `key`.
+
+    >>> VocabularyColumn("city", ["nyc", "sf"], num_oov_indices=2).num_buckets
+    4
+    """
+
+    key: str
+    vocabulary: tuple | str | None = None
+    max_tokens: int | None = None
+    num_oov_indices: int = 1
+    vocabulary_size: int | None = None
+    dtype: str = "string"
+    multivalent: bool = False
+    name: str | None = None
+
+    def __post_init__(self):
+        where = f"VocabularyColumn({self.key!r})"
+        _check_key(where, self.key)
+        _check_choice(where, "dtype", self.dtype, CATEGORICAL_DTYPES)
+        _check_bool(where, "multivalent", self.multivalent)
+        if (
+            isinstance(self.num_oov_indices, bool)
+            or not isinstance(self.num_oov_indices, int)
+            or self.num_oov_indices < 0
+        ):
+            raise ValueError(
+                f"{where}: `num_oov_indices` must be a non-negative integer. "
+                f"Received: num_oov_indices={self.num_oov_indices!r}."
+            )
+        vocabulary, size = self.vocabulary, self.vocabulary_size
+        if vocabulary is None:
+            if self.max_tokens is None:
+                raise ValueError(
+                    f"{where}: give `vocabulary` (a list or a file), or `max_tokens` to learn one with "
+                    "`FeatureLayer.adapt`: embedding tables are sized before any data is seen. "
+                    "Received: vocabulary=None, max_tokens=None."
+                )
+            _check_positive_int(where, "max_tokens", self.max_tokens)
+            if self.max_tokens <= self.num_oov_indices:
+                raise ValueError(
+                    f"{where}: `max_tokens` counts the OOV ids too, so it must exceed "
+                    f"num_oov_indices={self.num_oov_indices}. Received: max_tokens={self.max_tokens}."
+                )
+        elif self.max_tokens is not None:
+            raise ValueError(
+                f"{where}: give `vocabulary` or `max_tokens` (to learn one), not both. "
+                f"Received: max_tokens={self.max_tokens}."
+            )
+        elif isinstance(vocabulary, str):
+            if size is None:  # counted now, as tf.feature_column did; a saved config carries it, needing no file
+                size = len(read_vocabulary_file(where, vocabulary, self.dtype))
+            _check_positive_int(where, "vocabulary_size", size)
+        else:
+            if size is not None:
+                raise ValueError(f"{where}: `vocabulary_size` applies to a vocabulary file only. Received: {size}.")
+            vocabulary = check_vocabulary(where, vocabulary, self.dtype)
+        if self.multivalent and isinstance(vocabulary, tuple) and padding_value(self.dtype) in vocabulary:
+            raise ValueError(
+                f"{where}: {padding_value(self.dtype)!r} pads multivalent features, so it cannot be in "
+                "`vocabulary`. Remove it."
+            )
+        _freeze(self, vocabulary=vocabulary, vocabulary_size=size, name=self.name or self.key)
+
+    @property
+    def input_keys(self) -> tuple:
+        return (self.key,)
+
+    @property
+    def needs_adapt(self) -> bool:
+        return self.vocabulary is None
+
+    @property
+    def num_buckets(self) -> int:
+        if self.vocabulary is None:
+            return self.max_tokens
+        known = self.vocabulary_size if isinstance(self.vocabulary, str) else len(self.vocabulary)
+        return self.num_oov_indices + known
+
+    @property
+    def id_width(self) -> int | None:
+        return None if self.multivalent else 1
+
+
+TEXT_STANDARDIZE = (None, "lower_and_strip_punctuation", "lower", "strip_punctuation")
+TEXT_SPLIT = (None, "whitespace", "character")
+
+
+@_column
+class TextColumn(_Serializable):
+    """Free text split into tokens by `keras.layers.TextVectorization`, each token an id.
+
+    Ids follow `VocabularyColumn` with one OOV id: unknown tokens get 0, `vocabulary[i]` gets `1 + i`; padding
+    gets none. Fed to `EmbeddingColumn` it is a bag of words (the combiner averages the tokens; padding never
+    counts), to `IndicatorColumn` token counts. With `output_sequence_length=L` the ids are a sequence padded
+    or cut to `L` tokens, which `EmbeddingColumn(..., combiner=None)` embeds position by position.
+
+    Args:
+        key: the raw string feature, one text per example.
+        max_tokens: with a learned vocabulary, the number of ids (the OOV id included), as `VocabularyColumn`.
+        vocabulary: the tokens, or None to learn the most frequent ones with `FeatureLayer.adapt`.
+        standardize, split, ngrams: as in `TextVectorization`.
+        output_sequence_length: a fixed number of token ids per example; None for a bag of words.
+        name: defaults to `key`.
+
+    >>> TextColumn("review", vocabulary=["good", "bad"]).num_buckets
+    3
+    """
+
+    key: str
+    max_tokens: int | None = None
+    vocabulary: tuple | None = None
+    standardize: str | None = "lower_and_strip_punctuation"
+    split: str | None = "whitespace"
+    ngrams: int | None = None
+    output_sequence_length: int | None = None
+    name: str | None = None
+
+    def __post_init__(self):
+        where = f"TextColumn({self.key!r})"
+        _check_key(where, self.key)
+        _check_choice(where, "standardize", self.standardize, TEXT_STANDARDIZE)
+        _check_choice(where, "split", self.split, TEXT_SPLIT)
+        for arg in ("ngrams", "output_sequence_length"):
+            if getattr(self, arg) is not None:
+                _check_positive_int(where, arg, getattr(self, arg))
+        vocabulary = self.vocabulary
+        if vocabulary is None:
+            if self.max_tokens is None:
+                raise ValueError(
+                    f"{where}: give `vocabulary`, or `max_tokens` to learn one with `FeatureLayer.adapt`: embedding "
+                    "tables are sized before any data is seen. Received: vocabulary=None, max_tokens=None."
+                )
+            _check_positive_int(where, "max_tokens", self.max_tokens)
+            if self.max_tokens < 2:
+                raise ValueError(
+                    f"{where}: `max_tokens` counts the OOV id too, so it must be at least 2. "
+                    f"Received: max_tokens={self.max_tokens}."
+                )
+        elif self.max_tokens is not None:
+            raise ValueError(
+                f"{where}: give `vocabulary` or `max_tokens`, not both. Received: max_tokens={self.max_tokens}."
+            )
+        else:
+            vocabulary = check_vocabulary(where, vocabulary, "string")
+        _freeze(self, vocabulary=vocabulary, name=self.name or self.key)
+
+    @property
+    def input_keys(self) -> tuple:
+        return (self.key,)
+
+    @property
+    def needs_adapt(self) -> bool:
+        return self.vocabulary is None
+
+    @property
+    def num_buckets(self) -> int:
+        return self.max_tokens if self.vocabulary is None else 1 + len(self.vocabulary)
+
+    @property
+    def id_width(self) -> int | None:
+        return self.output_sequence_length
+
+
+CROSSABLE_TYPES: tuple = ()  # completed below, once every crossable class exists
 
 
 def _leaf_keys(where: str, keys: tuple) -> tuple:
@@ -357,12 +587,13 @@ def _leaf_keys(where: str, keys: tuple) -> tuple:
     for key in keys:
         if isinstance(key, CrossedColumn):
             leaves.extend(key.keys)
-        elif isinstance(key, (str, *CATEGORICAL_TYPES)):
+        elif isinstance(key, (str, *CROSSABLE_TYPES)):
             leaves.append(key)
         else:
             raise TypeError(
                 f"{where}: each of `keys` must be a raw string feature name or a categorical column "
-                f"(Bucketized, Identity, Hashed, Crossed). Received: {key!r} (of type {type(key).__name__})."
+                f"(Bucketized, Identity, Hashed, Vocabulary, Crossed). "
+                f"Received: {key!r} (of type {type(key).__name__})."
             )
     return tuple(leaves)
 
@@ -371,8 +602,10 @@ def _leaf_keys(where: str, keys: tuple) -> tuple:
 class CrossedColumn(_Serializable):
     """The hashed cross of several categorical features into `num_bins` buckets.
 
-    Uses TensorFlow's `sparse_cross_hashed`, the op behind `tf.feature_column.crossed_column`, so bucket
-    ids agree with it. A string in `keys` names a raw string feature.
+    Uses TensorFlow's `sparse_cross_hashed`, the op behind `tf.feature_column.crossed_column`, hashing the keys
+    in the order given; a `VocabularyColumn` enters with tf.feature_column's ids (OOV ids after the
+    vocabulary), so crossed ids agree with it (`feature_columns.legacy.crossed_column` orders keys as tf did). A
+    string in `keys` names a raw string feature. Crossing multivalent columns gives every combination.
     """
 
     keys: tuple
@@ -400,16 +633,101 @@ class CrossedColumn(_Serializable):
     def needs_adapt(self) -> bool:
         return any(not isinstance(k, str) and k.needs_adapt for k in self.keys)
 
+    @property
+    def id_width(self) -> int | None:
+        return 1 if all(isinstance(k, str) or k.id_width == 1 for k in self.keys) else None
 
-CATEGORICAL_TYPES = (BucketizedColumn, IdentityColumn, HashedColumn, CrossedColumn)
+
+CROSSABLE_TYPES = (BucketizedColumn, IdentityColumn, HashedColumn, VocabularyColumn, CrossedColumn)
+WEIGHTABLE_TYPES = (IdentityColumn, HashedColumn, VocabularyColumn)
 
 
-def _check_categorical(where: str, column: Any) -> None:
+@_column
+class WeightedCategoricalColumn(_Serializable):
+    """A categorical column whose every id carries a weight from another raw feature.
+
+    `weight_feature_key` holds one float per id (same shape and padding as the ids). An embedding's combiner
+    then weighs each id's vector (`mean` divides by the sum of the weights); an indicator sums the weights.
+
+    >>> WeightedCategoricalColumn(VocabularyColumn("tags", ["a", "b"], multivalent=True), "tag_weights").name
+    'tags_weighted_by_tag_weights'
+    """
+
+    categorical_column: Any
+    weight_feature_key: str
+    dtype: str = "float32"
+    name: str | None = None
+
+    def __post_init__(self):
+        where = f"WeightedCategoricalColumn({getattr(self.categorical_column, 'name', self.categorical_column)!r})"
+        if not isinstance(self.categorical_column, WEIGHTABLE_TYPES):
+            raise TypeError(
+                f"{where}: `categorical_column` must be one of {[t.__name__ for t in WEIGHTABLE_TYPES]}. "
+                f"Received: {self.categorical_column!r} (of type {type(self.categorical_column).__name__})."
+            )
+        _check_key(where, self.weight_feature_key)
+        _check_choice(where, "dtype", self.dtype, ("float32", "float64"))
+        if self.weight_feature_key == self.categorical_column.key:
+            raise ValueError(
+                f"{where}: `weight_feature_key` must name another raw feature than the ids' "
+                f"({self.categorical_column.key!r}). Received: weight_feature_key={self.weight_feature_key!r}."
+            )
+        name = self.name or f"{self.categorical_column.name}_weighted_by_{self.weight_feature_key}"
+        _freeze(self, name=name)
+
+    @property
+    def input_keys(self) -> tuple:
+        return (*self.categorical_column.input_keys, self.weight_feature_key)
+
+    @property
+    def needs_adapt(self) -> bool:
+        return self.categorical_column.needs_adapt
+
+    @property
+    def num_buckets(self) -> int:
+        return self.categorical_column.num_buckets
+
+    @property
+    def id_width(self) -> int | None:
+        return self.categorical_column.id_width
+
+
+CATEGORICAL_TYPES = (*CROSSABLE_TYPES, TextColumn, WeightedCategoricalColumn)
+
+
+def _check_categorical(where: str, column: Any, arg: str = "categorical_column") -> None:
     if not isinstance(column, CATEGORICAL_TYPES):
         raise TypeError(
-            f"{where}: `categorical_column` must be one of {[t.__name__ for t in CATEGORICAL_TYPES]}. "
+            f"{where}: `{arg}` must be one of {[t.__name__ for t in CATEGORICAL_TYPES]}. "
             f"Received: {column!r} (of type {type(column).__name__})."
         )
+
+
+def _check_embedding_args(where: str, spec: Any, categoricals: tuple) -> None:
+    """Validates the arguments `EmbeddingColumn` and `SharedEmbeddingColumns` share."""
+    if spec.dimension is not None:
+        _check_positive_int(where, "dimension", spec.dimension)
+    if spec.combiner is None:
+        varying = [c.name for c in categoricals if c.id_width is None]
+        if varying:
+            raise ValueError(
+                f"{where}: `combiner=None` keeps one vector per position, so it needs a fixed number of ids per "
+                f"example; {varying} vary. Use 'mean', 'sum' or 'sqrtn', or TextColumn(output_sequence_length=...)."
+            )
+    else:
+        _check_choice(where, "combiner", spec.combiner, COMBINERS)
+    if spec.initializer is not None and not isinstance(spec.initializer, str):
+        raise TypeError(
+            f"{where}: `initializer` must be the name of a Keras initializer, e.g. 'glorot_uniform'. "
+            f"Received: initializer={spec.initializer!r} (of type {type(spec.initializer).__name__})."
+        )
+    if spec.max_norm is not None and (
+        isinstance(spec.max_norm, bool) or not isinstance(spec.max_norm, (int, float)) or spec.max_norm <= 0
+    ):
+        raise ValueError(
+            f"{where}: `max_norm` must be a positive number or None. Received: max_norm={spec.max_norm!r}."
+        )
+    _check_bool(where, "trainable", spec.trainable)
 
 
 @_column
@@ -418,24 +736,42 @@ class EmbeddingColumn(_Serializable):
 
     `dimension=None` uses `embedding_dim(num_buckets)`, the fourth-root rule. The default initializer is a
     truncated normal with standard deviation `1/sqrt(dimension)`, as `tf.feature_column` used.
+
+    Args:
+        categorical_column: the ids to embed.
+        dimension: the embedding width.
+        combiner: how several ids of one example combine: `"mean"`, `"sum"` or `"sqrtn"` (sum over the square
+            root of the number of ids, or of the sum of squared weights), padding never counting; or None to
+            keep each position's vector (`[batch, id_width * dimension]`, for `TextColumn` sequences).
+        initializer: a Keras initializer name.
+        max_norm: vectors longer than this are scaled down to it when looked up (as `tf.feature_column`).
+        trainable: False freezes the table.
+        name: defaults to `<categorical name>_embedding`.
+        pretrained: where the table's initial rows come from: a `PretrainedCheckpoint`, `PretrainedModel` or
+            `PretrainedMatrix`. Read once, when the `FeatureLayer` is built (after `adapt` for a learned
+            vocabulary), and then saved with the model's weights; rows the source lacks (new tokens) start
+            from `initializer`. With `trainable=False` the loaded table stays as it is.
     """
 
     categorical_column: Any
     dimension: int | None = None
-    combiner: str = "mean"
+    combiner: str | None = "mean"
     initializer: str | None = None
     max_norm: float | None = None
     trainable: bool = True
     name: str | None = None
+    pretrained: PretrainedSource | None = None
 
     def __post_init__(self):
         where = f"EmbeddingColumn({getattr(self.categorical_column, 'name', self.categorical_column)!r})"
         _check_categorical(where, self.categorical_column)
-        if self.dimension is not None:
-            _check_positive_int(where, "dimension", self.dimension)
-        _check_choice(where, "combiner", self.combiner, COMBINERS)
-        if not isinstance(self.trainable, bool):
-            raise TypeError(f"{where}: `trainable` must be a bool. Received: trainable={self.trainable!r}.")
+        _check_embedding_args(where, self, (self.categorical_column,))
+        if self.pretrained is not None and not isinstance(self.pretrained, PretrainedSource):
+            raise TypeError(
+                f"{where}: `pretrained` must be a PretrainedCheckpoint, PretrainedModel or PretrainedMatrix "
+                f"(from feature_columns), or None. Received: pretrained={self.pretrained!r} "
+                f"(of type {type(self.pretrained).__name__})."
+            )
         _freeze(self, name=self.name or f"{self.categorical_column.name}_embedding")
 
     @property
@@ -452,12 +788,82 @@ class EmbeddingColumn(_Serializable):
 
     @property
     def output_dim(self) -> int:
-        return self.resolved_dimension
+        width = self.categorical_column.id_width if self.combiner is None else 1
+        return self.resolved_dimension * width
+
+
+@_column
+class SharedEmbeddingColumns(_Serializable):
+    """One embedding table looked up by several categorical columns; their vectors are concatenated in order.
+
+    For features that share a vocabulary, such as a watched and a recommended video id: each is learned
+    from both. The columns must have the same `num_buckets`.
+
+    >>> watched = IdentityColumn("watched", num_buckets=100)
+    >>> shared = SharedEmbeddingColumns((watched, IdentityColumn("impression", num_buckets=100)), dimension=8)
+    >>> shared.name, shared.output_dim
+    ('watched_impression_shared_embedding', 16)
+    """
+
+    categorical_columns: tuple
+    dimension: int | None = None
+    combiner: str | None = "mean"
+    initializer: str | None = None
+    max_norm: float | None = None
+    trainable: bool = True
+    name: str | None = None
+
+    def __post_init__(self):
+        where = "SharedEmbeddingColumns"
+        columns = _as_tuple(where, "categorical_columns", self.categorical_columns)
+        if len(columns) < 2:
+            raise ValueError(
+                f"{where}: `categorical_columns` must hold at least two columns to share a table; use "
+                f"EmbeddingColumn for one. Received: {len(columns)} column(s)."
+            )
+        for column in columns:
+            _check_categorical(where, column, "categorical_columns")
+        sizes = {column.name: column.num_buckets for column in columns}
+        if len(set(sizes.values())) != 1:
+            raise ValueError(
+                f"{where}: all `categorical_columns` must have the same num_buckets to share one table. "
+                f"Received: {sizes}. Give them the same vocabulary or bucket count."
+            )
+        names = [column.name for column in columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{where}: `categorical_columns` must be different columns. Received names: {names}.")
+        _check_embedding_args(where, self, columns)
+        _freeze(self, categorical_columns=columns, name=self.name or "_".join(names) + "_shared_embedding")
+
+    @property
+    def input_keys(self) -> tuple:
+        return tuple(key for column in self.categorical_columns for key in column.input_keys)
+
+    @property
+    def needs_adapt(self) -> bool:
+        return any(column.needs_adapt for column in self.categorical_columns)
+
+    @property
+    def num_buckets(self) -> int:
+        return self.categorical_columns[0].num_buckets
+
+    @property
+    def resolved_dimension(self) -> int:
+        return self.dimension or embedding_dim(self.num_buckets)
+
+    @property
+    def output_dim(self) -> int:
+        widths = [1 if self.combiner is not None else c.id_width for c in self.categorical_columns]
+        return self.resolved_dimension * sum(widths)
 
 
 @_column
 class IndicatorColumn(_Serializable):
-    """One-hot (or multi-hot) encoding of a categorical column: `num_buckets` floats per example."""
+    """One-hot encoding of a categorical column: `num_buckets` floats per example.
+
+    Several ids per example give a multi-hot vector that counts repeated ids (weights sum instead, for a
+    `WeightedCategoricalColumn`), as `tf.feature_column.indicator_column` did; padding adds nothing.
+    """
 
     categorical_column: Any
     name: str | None = None
@@ -480,4 +886,4 @@ class IndicatorColumn(_Serializable):
         return self.categorical_column.num_buckets
 
 
-DENSE_TYPES = (NumericColumn, DistanceColumn, EmbeddingColumn, IndicatorColumn)
+DENSE_TYPES = (NumericColumn, DistanceColumn, EmbeddingColumn, SharedEmbeddingColumns, IndicatorColumn)

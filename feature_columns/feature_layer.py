@@ -3,44 +3,53 @@
 from __future__ import annotations
 
 import keras
+import pandas as pd
 
 from feature_columns import columns as fc
 from feature_columns.adapt import compute_state
 from feature_columns.encoding import FeatureEncoder
-from feature_columns.preprocessing import FeaturePreprocessor
-from feature_columns.specs import check_columns, raw_features
+from feature_columns.inputs import to_feature_arrays, to_tensors
+from feature_columns.preprocessing import FeaturePreprocessor, resolve_state
+from feature_columns.specs import check_columns, keeps_state, preprocessed_spec, raw_features, walk
 
 
 @keras.saving.register_keras_serializable(package="feature_columns")
 class FeatureLayer(keras.layers.Layer):
     """Raw features in, one dense float32 tensor out, for the deep part of a model.
 
-    It is two stages, each a Keras layer: `preprocessor` (scaling, bucketizing, hashing, crossing; no
-    trainable weights, so it can run in `tf.data` while training) and `encoder` (embedding tables and
-    one-hot encodings). Calling the layer runs both. `adapt` learns every column's statistics in one pass.
+    It is two stages, each a Keras layer: `preprocessor` (scaling, bucketizing, hashing, crossing, vocabulary
+    lookups, tokenizing; no trainable weights, so it can run in `tf.data` while training) and `encoder`
+    (embedding tables and one-hot encodings). Calling the layer runs both. `adapt` learns every column's
+    statistics and vocabularies in one pass. The output concatenates the columns in the order given.
 
     Args:
-        columns: the dense columns (numeric, distance, embedding, indicator), in output order.
+        columns: the dense columns (numeric, distance, embedding, shared embedding, indicator), in output order.
         state: statistics from an earlier `adapt` (as `get_config` saves them).
+        read_pretrained: read the `pretrained` sources of embedding columns (see `FeatureEncoder`); a reloaded
+            layer passes False, its saved weights holding the tables.
+
+    Called with a dict of tensors or arrays (multivalent features padded, or `tf.RaggedTensor`s), or a
+    pandas DataFrame, which is converted and checked as `adapt` checks its data.
 
     Example:
 
     >>> import pandas as pd
-    >>> from feature_columns import NumericColumn
-    >>> layer = FeatureLayer([NumericColumn("x", normalization="minmax")])
-    >>> layer.adapt(pd.DataFrame({"x": [0.0, 4.0]}))
-    >>> layer({"x": pd.Series([1.0, 2.0]).to_numpy()}).numpy().ravel().tolist()
-    [0.25, 0.5]
+    >>> from feature_columns import NumericColumn, IndicatorColumn, VocabularyColumn
+    >>> city = IndicatorColumn(VocabularyColumn("c", ["a"]))
+    >>> layer = FeatureLayer([NumericColumn("x", normalization="minmax"), city])
+    >>> layer.adapt(pd.DataFrame({"x": [0.0, 4.0], "c": ["a", "b"]}))
+    >>> layer(pd.DataFrame({"x": [1.0, 2.0], "c": ["b", "a"]})).numpy().tolist()
+    [[0.25, 1.0, 0.0], [0.5, 0.0, 1.0]]
     """
 
-    def __init__(self, columns, state=None, **kwargs):
+    def __init__(self, columns, state=None, *, read_pretrained: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.columns = check_columns(columns)
         self.raw_features = raw_features(self.columns)
-        self.state = dict(state or {})
-        self.encoder = FeatureEncoder(self.columns, name="encoder")
+        self.state = resolve_state(self.columns, state)
+        self.encoder = FeatureEncoder(self.columns, self.state, read_pretrained=read_pretrained, name="encoder")
         self._preprocessor = None
-        if self.state or not self.needs_adapt:
+        if all(column.name in self.state for column in walk(self.columns) if keeps_state(column)):
             self._preprocessor = FeaturePreprocessor(self.columns, self.state, name="preprocessor")
 
     @property
@@ -62,28 +71,37 @@ class FeatureLayer(keras.layers.Layer):
         return self._preprocessor
 
     def adapt(self, data, batch_size: int = 65536) -> None:
-        """Learns all columns' statistics in one pass over `data` (a Dataset, DataFrame or dict of arrays)."""
+        """Learns all columns' statistics and vocabularies in one pass over `data`.
+
+        Args:
+            data: a `tf.data.Dataset` of feature dicts (or `(features, label)` pairs), a pandas DataFrame, or a
+                dict of arrays or lists.
+            batch_size: rows per step when `data` is a DataFrame or dict.
+        """
         if self.built or self.encoder.built:
             raise ValueError(
                 "FeatureLayer.adapt: the layer is already part of a built model, whose preprocessing would not "
                 "change. Adapt a new FeatureLayer before building the model."
             )
-        self.state = compute_state(self.columns, data, batch_size)
+        self.state = resolve_state(self.columns, compute_state(self.columns, data, batch_size))
         self._preprocessor = FeaturePreprocessor(self.columns, self.state, name="preprocessor")
+        self.encoder.load_pretrained(self.state)  # tables matched to the vocabularies just learned
 
     def raw_inputs(self) -> dict:
-        """One `keras.Input` per raw feature: `[batch]` scalars (or `[batch, n]`), dtype as in the data."""
+        """One `keras.Input` per raw feature: `[batch]` scalars, or `[batch, n]` (n may vary: multivalent).
+
+        Keys are sorted, the order in which `tf.data` and `tf.nest` hand dicts over.
+        """
         return {
-            key: keras.Input(shape=spec.shape, dtype=spec.dtype, name=key) for key, spec in self.raw_features.items()
+            key: keras.Input(shape=spec.shape, dtype=spec.dtype, name=key)
+            for key, spec in sorted(self.raw_features.items())
         }
 
     def preprocessed_inputs(self) -> dict:
-        """One `keras.Input` per column, matching what `preprocessor` returns."""
+        """One `keras.Input` per tensor `preprocessor` returns (see `preprocessed_spec`), keys sorted."""
         return {
-            column.name: keras.Input(shape=(1,), dtype="int64", name=column.name)
-            if isinstance(column, (fc.EmbeddingColumn, fc.IndicatorColumn))
-            else keras.Input(shape=(column.output_dim,), dtype="float32", name=column.name)
-            for column in self.columns
+            key: keras.Input(shape=shape, dtype=dtype, name=key)
+            for key, (shape, dtype) in sorted(preprocessed_spec(self.columns).items())
         }
 
     @property
@@ -93,6 +111,12 @@ class FeatureLayer(keras.layers.Layer):
     def build(self, input_shape=None):
         """Nothing to build: both stages create their state when constructed."""
 
+    def __call__(self, features, *args, **kwargs):
+        # Keras would turn a DataFrame into one tensor; convert and check it column by column instead.
+        if isinstance(features, pd.DataFrame):
+            features = to_tensors(to_feature_arrays(features, self.raw_features, source="FeatureLayer"))
+        return super().__call__(features, *args, **kwargs)
+
     def call(self, features):
         return self.encoder(self.preprocessor(features))
 
@@ -101,7 +125,8 @@ class FeatureLayer(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(columns=[fc.serialize(c) for c in self.columns], state=self.state)
+        # The saved weights hold the pretrained tables: a reloaded layer never reads the sources again.
+        config.update(columns=[fc.serialize(c) for c in self.columns], state=self.state, read_pretrained=False)
         return config
 
     @classmethod

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from feature_columns.vocabulary import padding_value
+
 _NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int32": np.int32, "int64": np.int64}
 
 
@@ -24,7 +26,12 @@ def to_feature_arrays(data, raw_features: dict, *, source: str = "input", first_
             otherwise.
 
     Raises:
-        ValueError: a feature is missing, a numeric feature holds text, or a value is missing without a default.
+        ValueError: a feature is missing, a numeric feature holds text, a value is missing without a default, or
+            an id lies outside its IdentityColumn's range.
+        TypeError: a string feature holds numbers.
+
+    Multivalent features (`RawFeature.shape == (None,)`) take rows of several values (lists, arrays, a 2-D
+    array, a Series of lists, a `tf.RaggedTensor`) and come back padded with `""`, -1, or 0.0.
 
     >>> from feature_columns.specs import RawFeature
     >>> arrays = to_feature_arrays({"n": ["1", 2.5]}, {"n": RawFeature("n", "float32")})
@@ -45,9 +52,13 @@ def to_feature_arrays(data, raw_features: dict, *, source: str = "input", first_
 
 
 def _convert(values, spec, *, source: str, where) -> np.ndarray:
+    if spec.shape == (None,):
+        return _convert_multivalent(values, spec, source=source, where=where)
     series = values if isinstance(values, pd.Series) else None
     if spec.dtype == "string":
-        array = series.to_numpy(dtype=object) if series is not None else np.asarray(values, dtype=object)
+        array = series.to_numpy(dtype=object) if series is not None else np.asarray(values)
+        _check_text(array if series is None else series, spec, source=source)
+        array = array.astype(object)
         if pd.isna(array).any():
             raise ValueError(
                 f"{source}: feature {spec.key!r} has missing values. Fill them (e.g. with '') before feeding."
@@ -69,6 +80,43 @@ def _convert(values, spec, *, source: str, where) -> np.ndarray:
     return _fill_missing(numbers.to_numpy(dtype=np.float64), spec, source=source, where=where)
 
 
+def _check_text(values, spec, *, source: str) -> None:
+    """A string feature must arrive as text: numbers would turn into strings such as '1.0' silently."""
+    dtype = values.dtype
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        raise TypeError(
+            f"{source}: feature {spec.key!r} is read as strings, but it holds {dtype} values. Convert them "
+            f"(pandas: `df[{spec.key!r}].astype(str)`), or declare its column with an integer dtype."
+        )
+
+
+def _convert_multivalent(values, spec, *, source: str, where) -> np.ndarray:
+    """Rows of several values (lists, arrays, a 2-D array, a `tf.RaggedTensor`) to a padded 2-D array."""
+    pad = padding_value(spec.dtype)
+    if isinstance(values, tf.RaggedTensor):
+        values = values.to_list()
+    if isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=object)
+    array = values if isinstance(values, np.ndarray) and values.ndim == 2 else None
+    if array is None:
+        rows = [np.ravel(np.asarray(row, dtype=object if spec.dtype == "string" else None)) for row in values]
+        array = np.full((len(rows), max([len(row) for row in rows] + [1])), pad, dtype=object)
+        for i, row in enumerate(rows):
+            array[i, : len(row)] = row
+    if spec.dtype == "string":
+        if array.dtype != object:
+            _check_text(array, spec, source=source)
+        array = array.astype(object)
+        if pd.isna(array).any():
+            row = int(np.flatnonzero(pd.isna(array).any(axis=1))[0])
+            raise ValueError(
+                f"{source}: feature {spec.key!r} has a missing value ({where(row)}). Leave it out of the row, "
+                "or fill it with a value; '' pads rows."
+            )
+        return array.astype(str)
+    return _convert_dense(array, spec, source=source, where=where)
+
+
 def _convert_dense(array: np.ndarray, spec, *, source: str, where) -> np.ndarray:
     try:
         numbers = array.astype(np.float64)
@@ -88,11 +136,21 @@ def _fill_missing(numbers: np.ndarray, spec, *, source: str, where) -> np.ndarra
             )
         numbers = np.where(missing, spec.default, numbers)
     if spec.dtype.startswith("int") and not np.array_equal(numbers, np.round(numbers)):
-        row = int(np.flatnonzero(numbers != np.round(numbers))[0])
+        row = int(np.flatnonzero((numbers != np.round(numbers)).reshape(len(numbers), -1).any(axis=1))[0])
         raise ValueError(
             f"{source}: feature {spec.key!r} must hold integers ({spec.dtype}), but {where(row)} holds "
-            f"{numbers[row]!r}. Fix the data, or read the feature with a NumericColumn."
+            f"{numbers[row].tolist()!r}. Fix the data, or read the feature with a NumericColumn."
         )
+    if spec.num_buckets is not None:
+        # -1 pads multivalent rows; any other id outside the range has no bucket.
+        outside = ((numbers < 0) | (numbers >= spec.num_buckets)) & ~((numbers == -1) & (spec.shape == (None,)))
+        if outside.any():
+            row = int(np.flatnonzero(outside.reshape(len(outside), -1).any(axis=1))[0])
+            raise ValueError(
+                f"{source}: feature {spec.key!r} must hold ids in [0, {spec.num_buckets}) for its IdentityColumn, "
+                f"but {where(row)} holds {int(numbers[outside][0])}. Give the column a `default_value` for other "
+                "ids, or fix the data."
+            )
     return numbers.astype(_NUMPY_DTYPES[spec.dtype])
 
 

@@ -10,38 +10,116 @@ import keras
 import tensorflow as tf
 
 from feature_columns import columns as fc
-from feature_columns.specs import check_columns, raw_features, walk
+from feature_columns.specs import (
+    check_columns,
+    id_slots,
+    keeps_state,
+    preprocessed_spec,
+    raw_features,
+    walk,
+    weights_key,
+)
+from feature_columns.vocabulary import padding_value, read_vocabulary_file
 
 
-def _as_column_tensor(features, key: str, where: str, defaults: dict | None = None) -> tf.Tensor:
-    """The raw feature `key`, shaped `[batch, n]`, missing (NaN) values replaced by `defaults[key]`."""
+def describe(column) -> str:
+    """`VocabularyColumn('city')`: how errors name a column."""
+    return f"{type(column).__name__}({column.name!r})"
+
+
+def _check_dtype(value, key: str, where: str, kind: str) -> None:
+    if kind == "string":
+        ok, expected = value.dtype == tf.string, "strings"
+        fix = "Convert the values to strings (pandas: `.astype(str)`), or declare the column with an integer dtype."
+    elif kind == "integer":
+        ok, expected = value.dtype.is_integer, "integer ids"
+        fix = "Cast the values to int64, or read text with a VocabularyColumn or HashedColumn."
+    else:
+        ok, expected = value.dtype.is_integer or value.dtype.is_floating, "numbers"
+        fix = "Parse the values to numbers first (pandas: `pd.to_numeric`), or read them with a categorical column."
+    if not ok:
+        raise TypeError(
+            f"{where}: raw feature {key!r} must hold {expected}. Received: a tensor of dtype {value.dtype.name}. {fix}"
+        )
+
+
+def raw_tensor(features, key: str, where: str, kind: str, *, pad=None, single: bool = False) -> tf.Tensor:
+    """The raw feature `key` as a dense `[batch, n]` tensor, its dtype checked against `kind`.
+
+    Args:
+        kind: `"string"`, `"integer"` or `"number"`.
+        pad: for multivalent features: fills a `tf.RaggedTensor`'s or `tf.SparseTensor`'s missing positions.
+        single: the column reads exactly one value per example.
+    """
     if key not in features:
         raise ValueError(
             f"{where}: the raw feature {key!r} is missing from the input. "
             f"Received features: {sorted(features)}. Add {key!r} to every example."
         )
-    value = tf.convert_to_tensor(features[key])
+    value = features[key]
+    if isinstance(value, (tf.RaggedTensor, tf.SparseTensor)):
+        if pad is None:
+            raise ValueError(
+                f"{where}: raw feature {key!r} holds several values per example ({type(value).__name__}), but the "
+                "column reads one. Declare the column with `multivalent=True`."
+            )
+        _check_dtype(value, key, where, kind)
+        value = value.to_tensor(pad) if isinstance(value, tf.RaggedTensor) else tf.sparse.to_dense(value, pad)
+    else:
+        value = tf.convert_to_tensor(value)
+        _check_dtype(value, key, where, kind)
     if value.shape.rank == 1:
         value = tf.expand_dims(value, -1)
     elif value.shape.rank == 0:
         value = tf.reshape(value, [1, 1])
-    if defaults and key in defaults and value.dtype.is_floating:
-        value = tf.where(tf.math.is_nan(value), tf.cast(defaults[key], value.dtype), value)
+    if single and value.shape.rank == 2 and value.shape[1] not in (None, 1):
+        raise ValueError(
+            f"{where}: raw feature {key!r} has {value.shape[1]} values per example, but the column reads one. "
+            "Declare the column with `multivalent=True`."
+        )
     return value
+
+
+def _require(value, ok, message: str, offending=None):
+    """`value`, once `ok` holds everywhere: a ValueError now when eager; inside a graph, a failing op."""
+    if tf.executing_eagerly():
+        if not bool(tf.reduce_all(ok)):
+            shown = "" if offending is None else f" Received: {offending.numpy().ravel()[:5].tolist()}."
+            raise ValueError(message + shown)
+        return value
+    data = [message] if offending is None else [message, "Received:", offending]
+    check = tf.debugging.Assert(tf.reduce_all(ok), data, summarize=5)
+    with tf.control_dependencies([check]):
+        return tf.identity(value)
+
+
+def _numeric_feature(column, key: str, features, defaults: dict) -> tf.Tensor:
+    where = describe(column)
+    value = raw_tensor(features, key, where, "number")
+    if not value.dtype.is_floating:
+        return tf.cast(value, tf.float32)
+    value = tf.cast(value, tf.float32)
+    if key in defaults:
+        return tf.where(tf.math.is_nan(value), tf.constant(defaults[key], tf.float32), value)
+    return _require(
+        value,
+        ~tf.math.is_nan(value),
+        f"{where}: raw feature {key!r} has a missing value (NaN) and no numeric column reading it has a "
+        "`default_value`. Give one a `default_value`, or fill the data.",
+    )
 
 
 def numeric_value(column, features, defaults: dict) -> tf.Tensor:
     """A numeric or distance column's float32 value before statistics-based scaling: `[batch, n]`.
 
-    Missing values (NaN) become their raw feature's default (`defaults`); clipping and `log` apply here.
+    Missing values (NaN) become their raw feature's default (`defaults`), or are an error without one;
+    clipping and `log` apply here.
     """
     if isinstance(column, fc.DistanceColumn):
-        x0, y0, x1, y1 = (
-            tf.cast(_as_column_tensor(features, k, column.name, defaults), tf.float32) for k in column.keys
-        )
+        x0, y0, x1, y1 = (_numeric_feature(column, k, features, defaults) for k in column.keys)
         value = tf.sqrt(tf.square(x1 - x0) + tf.square(y1 - y0))
     else:
-        value = tf.cast(_as_column_tensor(features, column.key, column.name, defaults), tf.float32)
+        value = _numeric_feature(column, column.key, features, defaults)
         if len(column.shape) > 1:
             value = tf.reshape(value, [-1, column.output_dim])
     if column.clip is not None:
@@ -49,6 +127,58 @@ def numeric_value(column, features, defaults: dict) -> tf.Tensor:
     if column.normalization == "log":
         value = tf.math.log1p(value)
     return value
+
+
+def categorical_values(column, features) -> tf.Tensor:
+    """The raw values of an identity, hashed or vocabulary column, `[batch, n]`, padding included."""
+    kind = "string" if column.dtype == "string" else "integer"
+    pad = padding_value(column.dtype) if column.multivalent else None
+    value = raw_tensor(features, column.key, describe(column), kind, pad=pad, single=not column.multivalent)
+    return value if kind == "string" else tf.cast(value, tf.int64)
+
+
+def resolve_state(columns, state) -> dict:
+    """`state` plus the vocabularies of file-based columns, read once, so saved configs need no file."""
+    resolved = dict(state or {})
+    for column in walk(columns):
+        if (
+            isinstance(column, fc.VocabularyColumn)
+            and isinstance(column.vocabulary, str)
+            and column.name not in resolved
+        ):
+            tokens = read_vocabulary_file(describe(column), column.vocabulary, column.dtype, column.vocabulary_size)
+            resolved[column.name] = {"vocabulary": list(tokens)}
+    return resolved
+
+
+def lookup_layer(column, vocabulary=None, name: str | None = None) -> keras.layers.Layer:
+    """The Keras layer behind a vocabulary or text column; without `vocabulary`, one to `update_state` (adapt).
+
+    A column with `num_oov_indices=0` looks up with one OOV id, which `FeaturePreprocessor.ids` turns into
+    "no id": Keras itself would fail on unknown values, which the column documents as dropped.
+    """
+    if isinstance(column, fc.TextColumn):
+        return keras.layers.TextVectorization(
+            # The learned tokens: max_tokens ids less our OOV id, plus TextVectorization's mask and OOV entries.
+            max_tokens=None if vocabulary is not None else column.max_tokens + 1,
+            vocabulary=None if vocabulary is None else list(vocabulary),
+            standardize=column.standardize,
+            split=column.split,
+            ngrams=column.ngrams,
+            output_mode="int",
+            ragged=True,
+            name=name,
+        )
+    common = {
+        "max_tokens": None if vocabulary is not None else column.max_tokens,
+        "num_oov_indices": column.num_oov_indices if vocabulary is None else max(1, column.num_oov_indices),
+        "vocabulary": None if vocabulary is None else list(vocabulary),
+        "name": name,
+    }
+    if column.dtype == "string":
+        return keras.layers.StringLookup(**common)
+    # FarmHash of the decimal string, as tf.feature_column hashes integers into its OOV buckets.
+    return keras.layers.IntegerLookup(vocabulary_dtype="int64", oov_method="farmhash", **common)
 
 
 def _scaling_layer(column, stats) -> keras.layers.Layer:
@@ -62,9 +192,27 @@ def _scaling_layer(column, stats) -> keras.layers.Layer:
     return layer
 
 
+def _stage(column, stats):
+    """The Keras layer that holds a column's state, or None for columns computed by plain ops."""
+    if isinstance(column, (fc.NumericColumn, fc.DistanceColumn)) and column.needs_adapt:
+        return _scaling_layer(column, stats)
+    if isinstance(column, fc.BucketizedColumn):
+        boundaries = column.bin_boundaries or tuple(stats["bin_boundaries"])
+        return keras.layers.Discretization(bin_boundaries=list(boundaries), name=f"{column.name}_discretization")
+    if isinstance(column, fc.HashedColumn):
+        return keras.layers.Hashing(column.num_bins, name=f"{column.name}_hashing")
+    if isinstance(column, (fc.VocabularyColumn, fc.TextColumn)):
+        vocabulary = stats["vocabulary"] if stats else column.vocabulary
+        return lookup_layer(column, vocabulary, name=f"{column.name}_lookup")
+    return None
+
+
 @keras.saving.register_keras_serializable(package="feature_columns")
 class FeaturePreprocessor(keras.layers.Layer):
-    """Maps raw features to `{column name: tensor}`: float32 `[batch, n]` values or int64 `[batch, 1]` ids.
+    """Maps raw features to `{key: tensor}`: float32 `[batch, n]` values, int64 `[batch, n]` ids (-1: none).
+
+    Keys and shapes are `preprocessed_spec(columns)`: a dense column's name; for an embedding or indicator
+    column, its name for the ids (and `<name>_weights` for a weighted column's weights).
 
     Args:
         columns: the top-level (dense) columns of a `FeatureLayer`.
@@ -83,69 +231,98 @@ class FeaturePreprocessor(keras.layers.Layer):
     def __init__(self, columns, state=None, **kwargs):
         super().__init__(**kwargs)
         self.columns = check_columns(columns)
-        self.state = dict(state or {})
+        self.state = resolve_state(self.columns, state)
         self.defaults = {key: f.default for key, f in raw_features(self.columns).items() if f.default is not None}
         self.stages: dict = {}
         for column in walk(self.columns):
             stats = self.state.get(column.name)
-            if (
-                column.needs_adapt
-                and stats is None
-                and not isinstance(column, (fc.CrossedColumn, fc.EmbeddingColumn, fc.IndicatorColumn))
-            ):
+            if keeps_state(column) and stats is None:
                 raise ValueError(
                     f"FeaturePreprocessor: column {column.name!r} needs statistics from data "
                     f"({_why_adapt(column)}). Call `FeatureLayer.adapt(data)` first, or give them explicitly."
                 )
-            if isinstance(column, (fc.NumericColumn, fc.DistanceColumn)) and column.needs_adapt:
-                self.stages[column.name] = _scaling_layer(column, stats)
-            elif isinstance(column, fc.BucketizedColumn):
-                boundaries = column.bin_boundaries or tuple(stats["bin_boundaries"])
-                self.stages[column.name] = keras.layers.Discretization(
-                    bin_boundaries=list(boundaries), name=f"{column.name}_discretization"
-                )
-            elif isinstance(column, fc.HashedColumn):
-                self.stages[column.name] = keras.layers.Hashing(column.num_bins, name=f"{column.name}_hashing")
+            stage = _stage(column, stats)
+            if stage is not None:
+                self.stages[column.name] = stage
 
     def build(self, input_shape=None):
         """Nothing to build: scaling layers are built in `__init__`, and the lookup layers hold no weights."""
 
     def call(self, features):
-        return {column.name: self._transform(column, features) for column in self.columns}
-
-    def _transform(self, column, features):
-        if isinstance(column, (fc.EmbeddingColumn, fc.IndicatorColumn)):
-            return self.ids(column.categorical_column, features)
-        value = numeric_value(column, features, self.defaults)
-        if column.name in self.stages:
-            value = self.stages[column.name](value)
-        return value
+        outputs = {}
+        for column in self.columns:
+            slots = id_slots(column)
+            if not slots:
+                value = numeric_value(column, features, self.defaults)
+                outputs[column.name] = self.stages[column.name](value) if column.name in self.stages else value
+            for key, categorical in slots:
+                outputs[key] = self.ids(categorical, features)
+                if isinstance(categorical, fc.WeightedCategoricalColumn):
+                    outputs[weights_key(key)] = _weights(categorical, features, outputs[key])
+        return outputs
 
     def ids(self, column, features) -> tf.Tensor:
-        """A categorical column's int64 ids, `[batch, n]`."""
+        """A categorical column's int64 ids, `[batch, n]`, with -1 where an example has no value."""
+        if isinstance(column, fc.WeightedCategoricalColumn):
+            return self.ids(column.categorical_column, features)
         if isinstance(column, fc.BucketizedColumn):
             value = numeric_value(column.source, features, self.defaults)
             return tf.cast(self.stages[column.name](value), tf.int64)
-        if isinstance(column, fc.HashedColumn):
-            return tf.cast(self.stages[column.name](_as_column_tensor(features, column.key, column.name)), tf.int64)
+        if isinstance(column, fc.TextColumn):
+            text = raw_tensor(features, column.key, describe(column), "string", single=True)
+            tokens = self.stages[column.name](text) - 1  # TextVectorization's mask id 0 is never produced (ragged)
+            return tokens.to_tensor(-1, shape=[None, column.output_sequence_length])
+        if isinstance(column, fc.CrossedColumn):
+            return self._crossed_ids(column, features)
+        values = categorical_values(column, features)
         if isinstance(column, fc.IdentityColumn):
-            return _identity_ids(column, _as_column_tensor(features, column.key, column.name))
+            ids = _identity_ids(column, values)
+        else:
+            ids = tf.cast(self.stages[column.name](values), tf.int64)
+            if isinstance(column, fc.VocabularyColumn) and column.num_oov_indices == 0:
+                ids -= 1  # built with one OOV id (see `lookup_layer`): it becomes "no id"
+        if column.multivalent:
+            ids = tf.where(values == padding_value(column.dtype), tf.constant(-1, tf.int64), ids)
+        return ids
+
+    def _crossed_ids(self, column, features) -> tf.Tensor:
+        values, present = [], []
+        for key in column.keys:
+            if isinstance(key, str):
+                values.append(raw_tensor(features, key, describe(column), "string", single=True))
+                present.append(None)
+                continue
+            ids = self.ids(key, features)
+            values.append(self._legacy_order(key, ids) if isinstance(key, fc.VocabularyColumn) else ids)
+            present.append(ids >= 0 if _may_lack_ids(key) else None)
+        if all(mask is None for mask in present):
+            return tf.sparse.to_dense(tf.sparse.cross_hashed(values, num_buckets=column.num_bins))  # one id each
+        # The cross op takes sparse inputs before dense ones: make every input sparse to keep the keys' order.
         parts = [
-            _as_column_tensor(features, key, column.name) if isinstance(key, str) else self.ids(key, features)
-            for key in column.keys
+            _sparse(value, tf.fill(tf.shape(value), True) if mask is None else mask)
+            for value, mask in zip(values, present, strict=True)
         ]
-        parts = [p if p.dtype == tf.string else tf.cast(p, tf.int64) for p in parts]
-        return tf.sparse.to_dense(tf.sparse.cross_hashed(parts, num_buckets=column.num_bins))
+        crossed = tf.sparse.cross_hashed(parts, num_buckets=column.num_bins)
+        if column.id_width == 1:  # a row whose key had no id has none: keep the width at one
+            batch = tf.shape(crossed, out_type=tf.int64)[0]
+            crossed = tf.sparse.reset_shape(crossed, tf.stack([batch, tf.constant(1, tf.int64)]))
+        return tf.sparse.to_dense(crossed, default_value=-1)
+
+    def _legacy_order(self, column, ids):
+        """Vocabulary ids in `tf.feature_column`'s order (OOV ids after the vocabulary), which crosses hash so
+        that crossed ids match it."""
+        oov = column.num_oov_indices
+        if not oov:
+            return ids
+        known = self.stages[column.name].vocabulary_size() - max(1, oov)  # built with at least one OOV id
+        return tf.where(ids >= oov, ids - oov, ids + known)
 
     def compute_output_spec(self, features):
         batch = next(iter(features.values())).shape[0]
-        specs = {}
-        for column in self.columns:
-            if isinstance(column, (fc.EmbeddingColumn, fc.IndicatorColumn)):
-                specs[column.name] = keras.KerasTensor((batch, 1), dtype="int64")
-            else:
-                specs[column.name] = keras.KerasTensor((batch, column.output_dim), dtype="float32")
-        return specs
+        return {
+            key: keras.KerasTensor((batch, *shape), dtype=dtype)
+            for key, (shape, dtype) in preprocessed_spec(self.columns).items()
+        }
 
     def get_config(self):
         config = super().get_config()
@@ -159,24 +336,55 @@ class FeaturePreprocessor(keras.layers.Layer):
         return cls(**config)
 
 
-def _identity_ids(column, value) -> tf.Tensor:
-    ids = tf.cast(value, tf.int64)
+def _may_lack_ids(column) -> bool:
+    """Whether some example may have no id (or several): then a cross needs its ids as a sparse tensor."""
+    if isinstance(column, fc.CrossedColumn):
+        return any(not isinstance(k, str) and _may_lack_ids(k) for k in column.keys)
+    if isinstance(column, fc.VocabularyColumn) and column.num_oov_indices == 0:
+        return True
+    return column.id_width != 1
+
+
+def _sparse(values, present) -> tf.SparseTensor:
+    """The `present` entries of a dense `[batch, n]` tensor, as a SparseTensor of the same shape."""
+    indices = tf.where(present)
+    return tf.SparseTensor(indices, tf.gather_nd(values, indices), tf.shape(values, out_type=tf.int64))
+
+
+def _weights(column, features, ids) -> tf.Tensor:
+    """A weighted column's float32 weights, shaped like its ids, zero where there is no id."""
+    where = describe(column)
+    pad = 0.0 if column.id_width is None else None
+    weights = tf.cast(
+        raw_tensor(features, column.weight_feature_key, where, "number", pad=pad, single=pad is None), tf.float32
+    )
+    weights = _require(
+        weights,
+        tf.reduce_all(tf.equal(tf.shape(weights), tf.shape(ids))),
+        f"{where}: raw feature {column.weight_feature_key!r} must hold one weight per id of "
+        f"{column.categorical_column.key!r}, padded the same way. Align the two features.",
+    )
+    return tf.where(ids >= 0, weights, 0.0)
+
+
+def _identity_ids(column, ids) -> tf.Tensor:
     in_range = (ids >= 0) & (ids < column.num_buckets)
+    if column.multivalent:
+        in_range |= ids == -1  # padding
     if column.default_value is not None:
         return tf.where(in_range, ids, tf.constant(column.default_value, tf.int64))
-    check = tf.debugging.Assert(
-        tf.reduce_all(in_range),
-        [
-            f"IdentityColumn {column.name!r}: ids must lie in [0, {column.num_buckets}); "
-            f"give `default_value` to map others to a bucket. Out-of-range ids:",
-            tf.boolean_mask(ids, ~in_range),
-        ],
+    return _require(
+        ids,
+        in_range,
+        f"{describe(column)}: raw feature {column.key!r} must hold ids in [0, {column.num_buckets}). "
+        "Give the column a `default_value` to map other ids to one bucket, or fix the data.",
+        offending=tf.boolean_mask(ids, ~in_range),
     )
-    with tf.control_dependencies([check]):
-        return tf.identity(ids)
 
 
 def _why_adapt(column) -> str:
     if isinstance(column, fc.BucketizedColumn):
         return f"num_bins={column.num_bins} boundaries are quantiles"
+    if isinstance(column, (fc.VocabularyColumn, fc.TextColumn)):
+        return f"its vocabulary of up to max_tokens={column.max_tokens} ids is learned"
     return f"normalization={column.normalization!r}"

@@ -1,4 +1,4 @@
-"""Walks column trees: the raw features they read and the leaf columns that hold state."""
+"""Walks column trees: the raw features they read, the leaf columns that hold state, what preprocessing gives."""
 
 from __future__ import annotations
 
@@ -14,26 +14,42 @@ from feature_columns.columns import (
     IdentityColumn,
     IndicatorColumn,
     NumericColumn,
+    SharedEmbeddingColumns,
+    TextColumn,
+    VocabularyColumn,
+    WeightedCategoricalColumn,
 )
 
-STATEFUL_TYPES = (NumericColumn, DistanceColumn, BucketizedColumn)
+STATEFUL_TYPES = (NumericColumn, DistanceColumn, BucketizedColumn, VocabularyColumn, TextColumn)
 
 
 @dataclass(frozen=True)
 class RawFeature:
-    """What the model takes for one raw feature: per-example `shape` (`()` for scalars), dtype, and the value
-    that replaces a missing (NaN) one, from the `default_value` of a numeric column reading it."""
+    """What the model takes for one raw feature.
+
+    Attributes:
+        key: the feature's name.
+        dtype: `"string"`, `"float32"`, `"float64"`, `"int32"` or `"int64"`.
+        shape: per-example shape: `()` for one value, `(n,)` for a fixed vector, `(None,)` for a multivalent
+            feature (padded with `""`, -1, or 0.0 for weights).
+        default: replaces a missing (NaN) value; from the `default_value` of a numeric column reading it.
+        num_buckets: integer ids must lie in `[0, num_buckets)`; set when an `IdentityColumn` without a
+            `default_value` reads the feature.
+    """
 
     key: str
     dtype: str
     shape: tuple = ()
     default: float | None = None
+    num_buckets: int | None = None
 
 
 def children(column) -> tuple:
     """The columns a column is built from."""
-    if isinstance(column, (EmbeddingColumn, IndicatorColumn)):
+    if isinstance(column, (EmbeddingColumn, IndicatorColumn, WeightedCategoricalColumn)):
         return (column.categorical_column,)
+    if isinstance(column, SharedEmbeddingColumns):
+        return column.categorical_columns
     if isinstance(column, BucketizedColumn):
         return (column.source,)
     if isinstance(column, CrossedColumn):
@@ -56,6 +72,49 @@ def walk(columns) -> list:
     return seen
 
 
+def keeps_state(column) -> bool:
+    """Whether `FeatureLayer.state` holds something for the column: adapted statistics, or a file's vocabulary."""
+    if isinstance(column, VocabularyColumn) and isinstance(column.vocabulary, str):
+        return True
+    return isinstance(column, STATEFUL_TYPES) and column.needs_adapt
+
+
+def id_slots(column) -> tuple:
+    """`(preprocessed key, categorical column)` for each id tensor a dense column reads."""
+    if isinstance(column, SharedEmbeddingColumns):
+        return tuple((f"{column.name}_{c.name}", c) for c in column.categorical_columns)
+    if isinstance(column, (EmbeddingColumn, IndicatorColumn)):
+        return ((column.name, column.categorical_column),)
+    return ()
+
+
+def weights_key(key: str) -> str:
+    """The preprocessed key of the weights that go with the ids under `key`."""
+    return f"{key}_weights"
+
+
+def preprocessed_spec(columns) -> dict:
+    """`{key: (per-example shape, dtype)}` of what `FeaturePreprocessor` returns, in column order.
+
+    Numeric columns give float32 `(output_dim,)` values; each id slot gives int64 `(id_width,)` ids (None
+    when it varies), plus float32 weights for a `WeightedCategoricalColumn`.
+
+    >>> from feature_columns import IndicatorColumn, NumericColumn, HashedColumn
+    >>> preprocessed_spec([NumericColumn("x"), IndicatorColumn(HashedColumn("h", 4, multivalent=True))])
+    {'x': ((1,), 'float32'), 'h_indicator': ((None,), 'int64')}
+    """
+    spec: dict = {}
+    for column in columns:
+        slots = id_slots(column)
+        if not slots:
+            spec[column.name] = ((column.output_dim,), "float32")
+        for key, categorical in slots:
+            spec[key] = ((categorical.id_width,), "int64")
+            if isinstance(categorical, WeightedCategoricalColumn):
+                spec[weights_key(key)] = ((categorical.id_width,), "float32")
+    return spec
+
+
 def check_columns(columns) -> tuple:
     """Validates the top-level columns given to a `FeatureLayer` and returns them as a tuple."""
     if isinstance(columns, (str, bytes)) or not hasattr(columns, "__iter__"):
@@ -69,8 +128,8 @@ def check_columns(columns) -> tuple:
                 f"FeatureLayer: column {getattr(column, 'name', column)!r} is a {type(column).__name__}, which "
                 f"gives ids, not dense values. Wrap categorical columns in EmbeddingColumn or IndicatorColumn."
             )
-    # Names key the layer's outputs (top-level columns) and its adapted state (columns that learn from data).
-    named = list(columns) + [c for c in walk(columns) if c.needs_adapt and isinstance(c, STATEFUL_TYPES)]
+    # Names key the layer's outputs (top-level columns) and its state (columns that learn from data or files).
+    named = list(columns) + [c for c in walk(columns) if keeps_state(c)]
     by_name: dict = {}
     for column in named:
         other = by_name.setdefault(column.name, column)
@@ -79,6 +138,15 @@ def check_columns(columns) -> tuple:
                 f"FeatureLayer: two different columns are named {column.name!r}: {other!r} and {column!r}. "
                 f"Give one of them another `name=`."
             )
+    owners: dict = {}
+    for column in dict.fromkeys(columns):
+        for key in preprocessed_spec([column]):
+            other = owners.setdefault(key, column)
+            if other != column:
+                raise ValueError(
+                    f"FeatureLayer: columns {other.name!r} and {column.name!r} both produce the preprocessed "
+                    f"tensor {key!r}. Give one of them another `name=`."
+                )
     return columns
 
 
@@ -103,6 +171,7 @@ def raw_features(columns) -> dict:
         )
 
     defaults: dict = {}
+    limits: dict = {}
     for column in walk(columns):
         if isinstance(column, NumericColumn):
             shape = () if column.shape == (1,) else column.shape
@@ -117,10 +186,16 @@ def raw_features(columns) -> dict:
         elif isinstance(column, DistanceColumn):
             for key in column.keys:
                 want(key, "float32", numeric_ok=True)
-        elif isinstance(column, (IdentityColumn, HashedColumn)):
-            want(column.key, column.dtype)
+        elif isinstance(column, (IdentityColumn, HashedColumn, VocabularyColumn)):
+            want(column.key, column.dtype, (None,) if column.multivalent else ())
+            if isinstance(column, IdentityColumn) and column.default_value is None:
+                limits[column.key] = min(limits.get(column.key, column.num_buckets), column.num_buckets)
+        elif isinstance(column, TextColumn):
+            want(column.key, "string")
+        elif isinstance(column, WeightedCategoricalColumn):
+            want(column.weight_feature_key, column.dtype, (None,) if column.id_width is None else ())
         elif isinstance(column, CrossedColumn):
             for key in column.keys:
                 if isinstance(key, str):
                     want(key, "string")
-    return {key: replace(spec, default=defaults.get(key)) for key, spec in wanted.items()}
+    return {key: replace(spec, default=defaults.get(key), num_buckets=limits.get(key)) for key, spec in wanted.items()}

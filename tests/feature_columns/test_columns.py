@@ -67,6 +67,32 @@ def test_crossed_columns_of_crossed_columns_flatten_their_keys():
         (lambda: fc.EmbeddingColumn(fc.NumericColumn("x")), "`categorical_column` must be one of"),
         (lambda: fc.EmbeddingColumn(fc.HashedColumn("h", 4), combiner="max"), "`combiner` must be one of"),
         (lambda: fc.DistanceColumn(["a", "b"]), "four raw features"),
+        (lambda: fc.VocabularyColumn("v"), r"give `vocabulary` \(a list or a file\), or `max_tokens`"),
+        (lambda: fc.VocabularyColumn("v", ["a"], max_tokens=5), "not both"),
+        (lambda: fc.VocabularyColumn("v", []), "at least one value"),
+        (lambda: fc.VocabularyColumn("v", ["a", "b", "a"]), r"must not repeat values.*\['a'\]"),
+        (lambda: fc.VocabularyColumn("v", [1, 2]), "must hold string values"),
+        (lambda: fc.VocabularyColumn("v", ["1"], dtype="int64"), "must hold int64 values"),
+        (lambda: fc.VocabularyColumn("v", ["a", ""], multivalent=True), "pads multivalent features"),
+        (lambda: fc.VocabularyColumn("v", max_tokens=2, num_oov_indices=2), "must exceed num_oov_indices=2"),
+        (lambda: fc.VocabularyColumn("v", ["a"], num_oov_indices=-1), "non-negative integer"),
+        (lambda: fc.VocabularyColumn("v", "/no/such/vocabulary.txt"), "does not exist"),
+        (lambda: fc.VocabularyColumn("v", ["a"], vocabulary_size=1), "vocabulary file only"),
+        (lambda: fc.HashedColumn("h", 4, multivalent="yes"), "`multivalent` must be True or False"),
+        (lambda: fc.TextColumn("t"), "`max_tokens`"),
+        (lambda: fc.TextColumn("t", max_tokens=1), "at least 2"),
+        (lambda: fc.TextColumn("t", max_tokens=5, split="comma"), "`split` must be one of"),
+        (lambda: fc.EmbeddingColumn(fc.HashedColumn("h", 4, multivalent=True), combiner=None), "fixed number of ids"),
+        (lambda: fc.EmbeddingColumn(fc.HashedColumn("h", 4), initializer=len), "Keras initializer"),
+        (lambda: fc.EmbeddingColumn(fc.HashedColumn("h", 4), max_norm=0), "`max_norm` must be a positive number"),
+        (
+            lambda: fc.SharedEmbeddingColumns((fc.IdentityColumn("a", 3), fc.IdentityColumn("b", 4))),
+            "same num_buckets",
+        ),
+        (lambda: fc.SharedEmbeddingColumns((fc.IdentityColumn("a", 3),)), "at least two columns"),
+        (lambda: fc.WeightedCategoricalColumn(fc.BucketizedColumn("x", num_bins=3), "w"), "must be one of"),
+        (lambda: fc.WeightedCategoricalColumn(fc.IdentityColumn("a", 3), "a"), "another raw feature"),
+        (lambda: fc.CrossedColumn([fc.TextColumn("t", max_tokens=4), "a"], 4), "raw string feature name or a categ"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(make, message):
@@ -83,3 +109,46 @@ def test_specs_are_immutable():
 @pytest.mark.parametrize("column", all_example_columns(), ids=lambda c: type(c).__name__ + ":" + c.name)
 def test_every_column_passes_the_conformance_harness(column, tmp_path):
     check_column(column, example_features(), str(tmp_path))
+
+
+def test_vocabulary_file_size_is_counted_or_capped(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("b\na\nc\n")
+    assert fc.VocabularyColumn("v", str(path)).num_buckets == 4  # 1 OOV id + 3 lines
+    assert fc.VocabularyColumn("v", str(path), vocabulary_size=2, num_oov_indices=0).num_buckets == 2
+    with pytest.raises(ValueError, match="at most the file's 3 lines"):
+        fc.FeatureLayer([fc.IndicatorColumn(fc.VocabularyColumn("v", str(path), vocabulary_size=5))])
+
+
+def test_derived_names_of_the_other_columns_follow_tf_feature_column():
+    ids = fc.IdentityColumn("ids", 5, multivalent=True)
+    assert fc.WeightedCategoricalColumn(ids, "w").name == "ids_weighted_by_w"
+    assert fc.EmbeddingColumn(fc.WeightedCategoricalColumn(ids, "w")).name == "ids_weighted_by_w_embedding"
+    shared = fc.SharedEmbeddingColumns((fc.IdentityColumn("a", 5), fc.IdentityColumn("b", 5)))
+    assert shared.name == "a_b_shared_embedding"
+    assert fc.IndicatorColumn(fc.TextColumn("review", max_tokens=9)).name == "review_indicator"
+
+
+def test_num_buckets_and_output_dims():
+    assert fc.VocabularyColumn("v", ["a", "b", "c"], num_oov_indices=2).num_buckets == 5  # 2 OOV + 3
+    assert fc.VocabularyColumn("v", max_tokens=50).num_buckets == 50
+    assert fc.TextColumn("t", vocabulary=["a", "b"]).num_buckets == 3  # 1 OOV + 2
+    sequence = fc.TextColumn("t", max_tokens=100, output_sequence_length=8)
+    assert fc.EmbeddingColumn(sequence, dimension=4, combiner=None).output_dim == 32  # 8 positions * 4
+    assert fc.EmbeddingColumn(sequence).resolved_dimension == 3  # 100 ** 0.25 = 3.16 -> 3
+    shared = fc.SharedEmbeddingColumns((fc.IdentityColumn("a", 81), fc.IdentityColumn("b", 81)))
+    assert shared.resolved_dimension == 3 and shared.output_dim == 6  # 81 ** 0.25 = 3, two columns
+
+
+def test_specs_reject_what_the_legacy_api_silently_accepted():
+    # tf.feature_column took a vocabulary with repeats and failed inside the lookup table at run time.
+    with pytest.raises(ValueError, match="must not repeat"):
+        fc.legacy.categorical_column_with_vocabulary_list("v", ["a", "a"])
+
+
+def test_a_file_vocabulary_column_passes_the_conformance_harness(tmp_path):
+    path = tmp_path / "vendors.txt"
+    path.write_text("a\nb\n")
+    check_column(
+        fc.EmbeddingColumn(fc.VocabularyColumn("vendor", str(path)), dimension=2), example_features(), str(tmp_path)
+    )

@@ -188,3 +188,15 @@ def test_empty_data_is_rejected_at_adapt():
         fc.FeatureLayer([fc.NumericColumn("x", normalization="zscore")]).adapt(
             tf.data.Dataset.from_tensor_slices({"x": np.zeros(0, "float32")}).batch(4)
         )
+
+
+def test_layer_takes_a_dataframe_with_pandas_strings_directly():
+    layer = fc.FeatureLayer([fc.NumericColumn("x"), fc.IndicatorColumn(fc.VocabularyColumn("c", ["a", "b"]))])
+    frame = pd.DataFrame({"x": [1.5, 2.5], "c": pd.array(["b", "z"], dtype="string")})
+    np.testing.assert_array_equal(layer(frame), [[1.5, 0, 0, 1], [2.5, 1, 0, 0]])  # b -> 2, z -> OOV 0
+
+
+def test_dataframe_input_is_checked_with_row_numbers():
+    layer = fc.FeatureLayer([fc.NumericColumn("x")])
+    with pytest.raises(ValueError, match=r"FeatureLayer: feature 'x' has a missing value \(row 1\)"):
+        layer(pd.DataFrame({"x": [1.0, None]}))

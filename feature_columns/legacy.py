@@ -1,0 +1,292 @@
+"""`tf.feature_column`'s functions, names and arguments, as thin translations to `feature_columns` specs.
+
+Old code migrates by changing an import::
+
+    from feature_columns import legacy as feature_column   # was: from tensorflow import feature_column
+
+Hashed, crossed and bucketized columns give the same ids as `tf.feature_column`, and identity columns the
+same ids, so tables trained with it keep their meaning. Vocabulary columns differ: Keras lookup layers put
+the out-of-vocabulary (OOV) ids FIRST, `tf.feature_column` put them after the vocabulary; each function says
+how ids map. Differences worth knowing:
+
+- Categorical columns read one value per example unless given `multivalent=True` (an extra keyword): there,
+  as in `tf.feature_column`, `""` and -1 pad rows and are ignored. `tf.SparseTensor` input works then too.
+  With one value per example, `""` is an ordinary value and -1 an out-of-range id (tf dropped both).
+- `input_layer` sorted columns by name; `FeatureLayer` keeps the order given.
+- Initializers are Keras initializer names, not callables; `normalizer_fn` and `hash_key` are not supported
+  and raise with what to do instead, as does `shared_embeddings(ckpt_to_load_from=...)`.
+- `embedding_column(..., ckpt_to_load_from=, tensor_name_in_ckpt=)` loads the table from a checkpoint written
+  by `tf.feature_column` (as `tf.estimator` wrote it), re-ordering a vocabulary column's rows to Keras's ids.
+
+>>> from feature_columns import legacy
+>>> city = legacy.categorical_column_with_vocabulary_list("city", ["nyc", "sf"], num_oov_buckets=1)
+>>> city.num_oov_indices, city.num_buckets
+(1, 3)
+>>> legacy.embedding_column(city, dimension=4).name
+'city_embedding'
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from feature_columns import columns as fc
+from feature_columns import parsing
+from feature_columns.pretrained import PretrainedCheckpoint
+
+
+def _dtype(where: str, dtype) -> str:
+    try:
+        name = tf.as_dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in (*fc.NUMERIC_DTYPES, "string"):
+        raise TypeError(
+            f"{where}: `dtype` must be tf.string, tf.int32, tf.int64, tf.float32 or tf.float64. "
+            f"Received: dtype={dtype!r}."
+        )
+    return name
+
+
+def _unsupported(where: str, arg: str, value, instead: str) -> None:
+    if value is not None:
+        raise ValueError(f"{where}: `{arg}` is not supported. Received: {arg}={value!r}. {instead}")
+
+
+def _initializer(where: str, initializer):
+    if initializer is not None and not isinstance(initializer, str):
+        raise TypeError(
+            f"{where}: `initializer` must be a Keras initializer name such as 'glorot_uniform' or 'truncated_normal'. "
+            f"Received: {initializer!r} (of type {type(initializer).__name__}). Omit it for tf.feature_column's "
+            "default, a truncated normal with stddev 1/sqrt(dimension)."
+        )
+    return initializer
+
+
+def numeric_column(key, shape=(1,), default_value=None, dtype=tf.float32, normalizer_fn=None):
+    """`tf.feature_column.numeric_column` as a `NumericColumn`.
+
+    `normalizer_fn` (a closure, which does not serialize) is replaced by `NumericColumn(normalization=...)`.
+    """
+    where = f"numeric_column({key!r})"
+    _unsupported(
+        where,
+        "normalizer_fn",
+        normalizer_fn,
+        "Use NumericColumn(key, normalization='zscore' | 'minmax' | 'log', clip=(low, high)) instead.",
+    )
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if isinstance(default_value, (list, tuple)):
+        values = set(default_value) if default_value else {None}
+        if len(values) != 1:
+            raise ValueError(
+                f"{where}: `default_value` must be one number for every position. Received: {default_value!r}."
+            )
+        default_value = values.pop()
+    return fc.NumericColumn(key, shape=shape, dtype=_dtype(where, dtype), default_value=default_value)
+
+
+def bucketized_column(source_column, boundaries):
+    """`tf.feature_column.bucketized_column`: same ids (bucket `i` holds `boundaries[i-1] <= x < boundaries[i]`)."""
+    return fc.BucketizedColumn(source_column, bin_boundaries=boundaries)
+
+
+def _vocabulary_oov(where: str, default_value, num_oov_buckets) -> int:
+    """`num_oov_indices` for tf.feature_column's `(default_value, num_oov_buckets)`."""
+    if default_value not in (None, -1) and num_oov_buckets:
+        raise ValueError(f"{where}: give `default_value` or `num_oov_buckets`, not both (as tf.feature_column).")
+    if num_oov_buckets:
+        return num_oov_buckets
+    return 0 if default_value in (None, -1) else 1
+
+
+def categorical_column_with_vocabulary_list(
+    key, vocabulary_list, dtype=None, default_value=-1, num_oov_buckets=0, *, multivalent=False
+):
+    """`tf.feature_column.categorical_column_with_vocabulary_list` as a `VocabularyColumn`.
+
+    Ids map from tf.feature_column's (V = len(vocabulary_list)):
+
+    - `num_oov_buckets=k > 0`: tf's `vocabulary_list[i] -> i` and OOV bucket `j -> V + j` become
+      `i -> k + i` and `j -> j` here (the same hash picks `j`). Ids are a permutation: same `num_buckets`.
+    - `num_oov_buckets=0, default_value=-1` (the default): identical ids; unknown values get none in both.
+    - `num_oov_buckets=0, default_value=d >= 0`: unknown values get id 0 here instead of `d`, and
+      `vocabulary_list[i]` gets `1 + i`: one more bucket than tf's.
+
+    `dtype=None` infers string or int64 from the list, as tf did.
+    """
+    where = f"categorical_column_with_vocabulary_list({key!r})"
+    values = list(vocabulary_list) if hasattr(vocabulary_list, "__iter__") else vocabulary_list
+    if dtype is None:
+        dtype = tf.string if values and isinstance(values[0], (str, bytes)) else tf.int64
+    return fc.VocabularyColumn(
+        key,
+        vocabulary=values,
+        num_oov_indices=_vocabulary_oov(where, default_value, num_oov_buckets),
+        dtype=_dtype(where, dtype),
+        multivalent=multivalent,
+    )
+
+
+def categorical_column_with_vocabulary_file(
+    key,
+    vocabulary_file,
+    vocabulary_size=None,
+    dtype=tf.string,
+    default_value=None,
+    num_oov_buckets=0,
+    *,
+    multivalent=False,
+):
+    """`tf.feature_column.categorical_column_with_vocabulary_file` as a `VocabularyColumn` reading the file.
+
+    Ids map as in `categorical_column_with_vocabulary_list`, with V the number of vocabulary lines used.
+    """
+    where = f"categorical_column_with_vocabulary_file({key!r})"
+    return fc.VocabularyColumn(
+        key,
+        vocabulary=vocabulary_file,
+        vocabulary_size=vocabulary_size,
+        num_oov_indices=_vocabulary_oov(where, default_value, num_oov_buckets),
+        dtype=_dtype(where, dtype),
+        multivalent=multivalent,
+    )
+
+
+def categorical_column_with_identity(key, num_buckets, default_value=None, *, multivalent=False):
+    """`tf.feature_column.categorical_column_with_identity`: same ids; out-of-range ids go to `default_value`,
+    or are an error without one (tf failed at run time; here a `ValueError` names the feature)."""
+    return fc.IdentityColumn(key, num_buckets=num_buckets, default_value=default_value, multivalent=multivalent)
+
+
+def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype=tf.string, *, multivalent=False):
+    """`tf.feature_column.categorical_column_with_hash_bucket`: same ids (FarmHash64 of the value, or of the
+    integer's decimal string, modulo `hash_bucket_size`)."""
+    where = f"categorical_column_with_hash_bucket({key!r})"
+    return fc.HashedColumn(key, num_bins=hash_bucket_size, dtype=_dtype(where, dtype), multivalent=multivalent)
+
+
+def crossed_column(keys, hash_bucket_size, hash_key=None):
+    """`tf.feature_column.crossed_column`: same ids and name for dense input (arrays, CSV, pandas).
+
+    `CrossedColumn` hashes its keys in the order given. `tf.feature_column` fed its op the categorical
+    columns' ids as sparse tensors and dense raw string features as they came, and that op takes sparse
+    inputs first: so with dense input, tf hashed the categorical columns before the raw string keys. This
+    translation orders the keys that way. (Fed `tf.SparseTensor` strings, e.g. parsed with its
+    `VarLenFeature` spec, tf hashed in the order given: use `CrossedColumn(keys, ...)` directly for that.)
+    """
+    _unsupported(
+        "crossed_column", "hash_key", hash_key, "The default key gives tf.feature_column's ids; omit `hash_key`."
+    )
+    leaves = fc.CrossedColumn(keys, num_bins=hash_bucket_size).keys
+    ordered = [k for k in leaves if not isinstance(k, str)] + [k for k in leaves if isinstance(k, str)]
+    name = "_X_".join(sorted(k if isinstance(k, str) else k.name for k in leaves))  # tf's name sorts
+    return fc.CrossedColumn(ordered, num_bins=hash_bucket_size, name=name)
+
+
+def indicator_column(categorical_column):
+    """`tf.feature_column.indicator_column`: the same one-hot (multi-hot, counting repeats) vector."""
+    return fc.IndicatorColumn(categorical_column)
+
+
+def embedding_column(
+    categorical_column,
+    dimension,
+    combiner="mean",
+    initializer=None,
+    ckpt_to_load_from=None,
+    tensor_name_in_ckpt=None,
+    max_norm=None,
+    trainable=True,
+    use_safe_embedding_lookup=True,
+):
+    """`tf.feature_column.embedding_column` as an `EmbeddingColumn`.
+
+    Same combiners and `max_norm` clipping. Lookups are always "safe" (ids without a value add nothing), so
+    `use_safe_embedding_lookup` is accepted and ignored.
+
+    `ckpt_to_load_from` (a checkpoint prefix, its directory, or a glob such as `"london/*ckpt-1000*"`) and
+    `tensor_name_in_ckpt` (e.g. `"dnn/input_from_feature_columns/input_layer/day_hr_embedding/embedding_weights"`)
+    start the table from a checkpoint written by tf.feature_column: a `PretrainedCheckpoint`, read when the
+    `FeatureLayer` is built. For a vocabulary column, tf's rows (the vocabulary, then the OOV buckets) are
+    re-ordered to this column's ids, so every value, OOV ones included, looks up the vector it had in tf. A
+    vocabulary column declared with `default_value=d >= 0` had no OOV row in tf: pass
+    `EmbeddingColumn(..., pretrained=PretrainedCheckpoint(path, name, num_oov_indices=0, oov_position="last"))`
+    instead (its unknown values then get a fresh row, not vocabulary[d]'s).
+    """
+    where = f"embedding_column({getattr(categorical_column, 'name', categorical_column)!r})"
+    pretrained = None
+    if ckpt_to_load_from is not None or tensor_name_in_ckpt is not None:
+        if ckpt_to_load_from is None or tensor_name_in_ckpt is None:
+            raise ValueError(
+                f"{where}: `ckpt_to_load_from` and `tensor_name_in_ckpt` must be given together (as in "
+                f"tf.feature_column). Received: ckpt_to_load_from={ckpt_to_load_from!r}, "
+                f"tensor_name_in_ckpt={tensor_name_in_ckpt!r}."
+            )
+        ids = getattr(categorical_column, "categorical_column", categorical_column)  # a weighted column's
+        layout = {"oov_position": "last"} if isinstance(ids, fc.VocabularyColumn) else {}
+        pretrained = PretrainedCheckpoint(str(ckpt_to_load_from), tensor_name_in_ckpt, **layout)
+    return fc.EmbeddingColumn(
+        categorical_column,
+        dimension=dimension,
+        combiner=combiner,
+        initializer=_initializer(where, initializer),
+        max_norm=max_norm,
+        trainable=trainable,
+        pretrained=pretrained,
+    )
+
+
+def shared_embeddings(
+    categorical_columns,
+    dimension,
+    combiner="mean",
+    initializer=None,
+    shared_embedding_collection_name=None,
+    ckpt_to_load_from=None,
+    tensor_name_in_ckpt=None,
+    max_norm=None,
+    trainable=True,
+    use_safe_embedding_lookup=True,
+):
+    """`tf.feature_column.shared_embeddings` as one `SharedEmbeddingColumns`, returned in a list.
+
+    tf returned one column per categorical column; here one column outputs their embeddings concatenated in
+    the order given, so `columns + shared_embeddings(...)` works, while unpacking (`a, b = ...`) does not.
+    """
+    where = "shared_embeddings"
+    _checkpoint_unsupported(where, ckpt_to_load_from, tensor_name_in_ckpt)
+    return [
+        fc.SharedEmbeddingColumns(
+            tuple(categorical_columns),
+            dimension=dimension,
+            combiner=combiner,
+            initializer=_initializer(where, initializer),
+            max_norm=max_norm,
+            trainable=trainable,
+            name=shared_embedding_collection_name,
+        )
+    ]
+
+
+def weighted_categorical_column(categorical_column, weight_feature_key, dtype=tf.float32):
+    """`tf.feature_column.weighted_categorical_column`: same ids, each with the weight at the same position."""
+    where = f"weighted_categorical_column({getattr(categorical_column, 'name', categorical_column)!r})"
+    return fc.WeightedCategoricalColumn(categorical_column, weight_feature_key, dtype=_dtype(where, dtype))
+
+
+def make_parse_example_spec(feature_columns):
+    """`tf.feature_column.make_parse_example_spec`; multivalent features parse as `tf.io.RaggedFeature` (tf used
+    `VarLenFeature` for every categorical feature). `feature_columns.parse_example` applies it."""
+    return parsing.make_parse_example_spec(feature_columns)
+
+
+def _checkpoint_unsupported(where: str, ckpt_to_load_from, tensor_name_in_ckpt) -> None:
+    _unsupported(
+        where,
+        "ckpt_to_load_from",
+        ckpt_to_load_from or tensor_name_in_ckpt,
+        "A shared table cannot start from a checkpoint yet: copy it into "
+        "`FeatureLayer.encoder.embeddings[name]` with `set_weights` (tf.train.load_variable(checkpoint, "
+        "tensor_name) reads it), or use one `embedding_column(..., ckpt_to_load_from=...)` per feature.",
+    )

@@ -1,0 +1,249 @@
+"""Vocabulary, text, weighted, shared and multivalent columns: ids and dense outputs derived by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+import feature_columns as fc
+
+
+def ids_of(column, features, state=None):
+    """The ids a FeatureLayer's preprocessor gives an indicator of `column`."""
+    layer = fc.FeatureLayer([fc.IndicatorColumn(column)], state=state)
+    return layer.preprocessor(features)[f"{column.name}_indicator"].numpy()
+
+
+def test_vocabulary_ids_put_oov_ids_first():
+    column = fc.VocabularyColumn("city", ["nyc", "sf", "la"], num_oov_indices=2)
+    ids = ids_of(column, {"city": np.array(["nyc", "la", "sf", "paris", "rome"])})
+    # two OOV ids, then vocabulary[i] -> 2 + i: nyc 2, la 4, sf 3; unknown values hash into [0, 2)
+    np.testing.assert_array_equal(ids[:3, 0], [2, 4, 3])
+    assert set(ids[3:, 0]) <= {0, 1}
+
+
+def test_vocabulary_without_oov_ids_gives_unknown_values_no_id():
+    column = fc.VocabularyColumn("city", ["nyc", "sf"], num_oov_indices=0)
+    assert column.num_buckets == 2
+    out = fc.FeatureLayer([fc.IndicatorColumn(column)])({"city": np.array(["sf", "paris"])}).numpy()
+    np.testing.assert_array_equal(out, [[0, 1], [0, 0]])  # paris: id -1, an all-zero indicator
+
+
+def test_integer_vocabulary():
+    column = fc.VocabularyColumn("zone", [30, 10, 20], dtype="int64")
+    np.testing.assert_array_equal(ids_of(column, {"zone": np.array([10, 99, 30])})[:, 0], [2, 0, 1])
+
+
+def test_adapted_vocabulary_is_ordered_by_frequency_and_capped_by_max_tokens():
+    column = fc.VocabularyColumn("city", max_tokens=3)  # one OOV id + the two most frequent values
+    layer = fc.FeatureLayer([fc.IndicatorColumn(column)])
+    layer.adapt(pd.DataFrame({"city": pd.array(["b", "a", "b", "c", "b", "a", "d"], dtype="string")}))
+    # counts: b 3, a 2, c 1, d 1 -> keep b, a
+    assert layer.state["city"] == {"vocabulary": ["b", "a"]}
+    ids = layer.preprocessor({"city": np.array(["a", "b", "c"])})["city_indicator"].numpy().ravel()
+    np.testing.assert_array_equal(ids, [2, 1, 0])
+
+
+def test_adapted_vocabulary_smaller_than_max_tokens_leaves_ids_unused():
+    column = fc.VocabularyColumn("city", max_tokens=10)
+    layer = fc.FeatureLayer([fc.IndicatorColumn(column)])
+    layer.adapt({"city": ["x", "y", "x"]})
+    assert layer.state["city"]["vocabulary"] == ["x", "y"]
+    assert layer({"city": np.array(["y"])}).numpy().tolist() == [[0, 0, 1] + [0] * 7]  # width = max_tokens
+
+
+def test_vocabulary_file_is_read_once_and_kept_in_the_state(tmp_path):
+    path = tmp_path / "cities.txt"
+    path.write_text("nyc\nsf\nla\n")
+    column = fc.VocabularyColumn("city", str(path))
+    assert column.vocabulary_size == 3 and column.num_buckets == 4
+    layer = fc.FeatureLayer([fc.IndicatorColumn(column)])
+    assert layer.state["city"] == {"vocabulary": ["nyc", "sf", "la"]}
+    path.unlink()  # a config holds what it needs: no file at load time
+    clone = fc.FeatureLayer.from_config(layer.get_config())
+    np.testing.assert_array_equal(clone({"city": np.array(["la"])}), [[0, 0, 0, 1]])
+
+
+def test_multivalent_ids_mark_padding_with_minus_one_and_ragged_input_matches():
+    column = fc.VocabularyColumn("tags", ["kids", "pets"], multivalent=True)
+    padded = ids_of(column, {"tags": np.array([["pets", "kids", ""], ["bags", "", ""]])})
+    np.testing.assert_array_equal(padded, [[2, 1, -1], [0, -1, -1]])
+    ragged = ids_of(column, {"tags": tf.ragged.constant([["pets", "kids"], ["bags"]])})
+    np.testing.assert_array_equal(ragged, [[2, 1], [0, -1]])
+
+
+@pytest.mark.parametrize(
+    ("combiner", "expected"),
+    [
+        # rows of the table: 0 -> [0, 0], 1 -> [1, 10], 2 -> [2, 20], 3 -> [4, 40]
+        ("sum", [[3.0, 30.0], [4.0, 40.0], [0.0, 0.0]]),  # ids {1, 2}: [1+2, 10+20]; {3}; none
+        ("mean", [[1.5, 15.0], [4.0, 40.0], [0.0, 0.0]]),  # [3, 30] / 2
+        ("sqrtn", [[3 / 2**0.5, 30 / 2**0.5], [4.0, 40.0], [0.0, 0.0]]),  # [3, 30] / sqrt(2)
+    ],
+)
+def test_embedding_combiners_ignore_padding(combiner, expected):
+    column = fc.EmbeddingColumn(fc.IdentityColumn("ids", 4, multivalent=True), dimension=2, combiner=combiner)
+    layer = fc.FeatureLayer([column])
+    layer.encoder.embeddings[column.name].set_weights([np.array([[0, 0], [1, 10], [2, 20], [4, 40]], "float32")])
+    out = layer({"ids": np.array([[1, 2, -1], [3, -1, -1], [-1, -1, -1]])}).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_weighted_embedding_mean_divides_by_the_sum_of_weights():
+    weighted = fc.WeightedCategoricalColumn(fc.IdentityColumn("ids", 3, multivalent=True), "w")
+    column = fc.EmbeddingColumn(weighted, dimension=1)
+    layer = fc.FeatureLayer([column])
+    layer.encoder.embeddings[column.name].set_weights([np.array([[1.0], [2.0], [4.0]], "float32")])
+    out = layer({"ids": np.array([[0, 2]]), "w": np.array([[3.0, 1.0]], "float32")}).numpy()
+    np.testing.assert_allclose(out, [[(3 * 1.0 + 1 * 4.0) / (3 + 1)]])  # 7 / 4 = 1.75
+
+
+def test_indicator_counts_repeated_ids():
+    column = fc.IndicatorColumn(fc.HashedColumn("t", num_bins=1, multivalent=True))
+    np.testing.assert_array_equal(fc.FeatureLayer([column])({"t": np.array([["a", "b", ""]])}), [[2.0]])
+
+
+def test_max_norm_scales_long_vectors_down_at_lookup():
+    column = fc.EmbeddingColumn(fc.IdentityColumn("i", 2), dimension=2, max_norm=2.0)
+    layer = fc.FeatureLayer([column])
+    layer.encoder.embeddings[column.name].set_weights([np.array([[3.0, 4.0], [0.6, 0.8]], "float32")])
+    out = layer({"i": np.array([0, 1])}).numpy()
+    np.testing.assert_allclose(out, [[1.2, 1.6], [0.6, 0.8]], rtol=1e-6)  # [3, 4] has norm 5: * 2/5; norm 1 stays
+    np.testing.assert_allclose(layer.encoder.embeddings[column.name].get_weights()[0][0], [3.0, 4.0])  # table kept
+
+
+def test_initializer_and_trainable_reach_the_table():
+    column = fc.EmbeddingColumn(fc.IdentityColumn("i", 3), dimension=2, initializer="ones", trainable=False)
+    layer = fc.FeatureLayer([column])
+    table = layer.encoder.embeddings[column.name]
+    np.testing.assert_array_equal(table.get_weights()[0], np.ones((3, 2)))
+    assert not table.trainable and not layer.encoder.trainable_weights
+
+
+def test_default_initializer_is_truncated_normal_with_stddev_one_over_sqrt_dimension():
+    column = fc.EmbeddingColumn(fc.HashedColumn("h", 5000), dimension=16)
+    table = fc.FeatureLayer([column]).encoder.embeddings[column.name].get_weights()[0]
+    assert table.std() == pytest.approx(16**-0.5 * 0.88, rel=0.05)  # truncation at 2 stddev shrinks it by 0.88
+    assert np.abs(table).max() <= 2 * 16**-0.5
+
+
+def test_shared_embedding_columns_read_one_table():
+    a, b = fc.IdentityColumn("a", 4), fc.IdentityColumn("b", 4)
+    shared = fc.SharedEmbeddingColumns((a, b), dimension=2)
+    layer = fc.FeatureLayer([shared])
+    assert list(layer.encoder.embeddings) == [shared.name] and len(layer.encoder.weights) == 1
+    layer.encoder.embeddings[shared.name].set_weights([np.arange(8.0).reshape(4, 2)])
+    out = layer({"a": np.array([1, 3]), "b": np.array([0, 1])}).numpy()
+    np.testing.assert_array_equal(out, [[2, 3, 0, 1], [6, 7, 2, 3]])  # row a | row b, same table
+
+
+def test_shared_embeddings_train_one_table_from_both_columns():
+    shared = fc.SharedEmbeddingColumns((fc.IdentityColumn("a", 3), fc.IdentityColumn("b", 3)), dimension=1)
+    layer = fc.FeatureLayer([shared])
+    table = layer.encoder.embeddings[shared.name]
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer({"a": np.array([0]), "b": np.array([2])}))
+    gradient = tf.convert_to_tensor(tape.gradient(loss, table.embeddings))
+    np.testing.assert_array_equal(gradient.numpy().ravel(), [1.0, 0.0, 1.0])  # rows 0 (from a) and 2 (from b)
+
+
+def test_text_bag_of_words_embedding_averages_the_tokens():
+    text = fc.TextColumn("review", vocabulary=["good", "driver"])
+    column = fc.EmbeddingColumn(text, dimension=1)
+    layer = fc.FeatureLayer([column])
+    layer.encoder.embeddings[column.name].set_weights([np.array([[100.0], [1.0], [2.0]], "float32")])
+    out = layer({"review": np.array(["Good driver!", "GOOD", "late", ""])}).numpy().ravel()
+    # ids: OOV 0, good 1, driver 2. "Good driver!" -> (1 + 2) / 2; "GOOD" -> 1; "late" -> OOV 100; "" -> no token, 0
+    np.testing.assert_allclose(out, [1.5, 1.0, 100.0, 0.0])
+
+
+def test_text_indicator_counts_tokens():
+    column = fc.IndicatorColumn(fc.TextColumn("review", vocabulary=["good", "driver"]))
+    out = fc.FeatureLayer([column])({"review": np.array(["good good driver, bad"])}).numpy()
+    np.testing.assert_array_equal(out, [[1, 2, 1]])  # bad -> OOV once; good twice; driver once
+
+
+def test_text_sequence_keeps_positions_padded_to_the_length():
+    text = fc.TextColumn("review", vocabulary=["a", "b"], output_sequence_length=3)
+    column = fc.EmbeddingColumn(text, dimension=2, combiner=None)
+    assert column.output_dim == 6
+    layer = fc.FeatureLayer([column])
+    layer.encoder.embeddings[column.name].set_weights([np.array([[9, 9], [1, 1], [2, 2]], "float32")])
+    ids = layer.preprocessor({"review": np.array(["b a", "a b z a"])})[column.name].numpy()
+    np.testing.assert_array_equal(ids, [[2, 1, -1], [1, 2, 0]])  # padded with -1; cut after 3 tokens
+    out = layer({"review": np.array(["b a", "a b z a"])}).numpy()
+    np.testing.assert_array_equal(out, [[2, 2, 1, 1, 0, 0], [1, 1, 2, 2, 9, 9]])  # padding embeds as zeros
+
+
+def test_text_vocabulary_adapts_with_the_layer_standardization():
+    text = fc.TextColumn("review", max_tokens=3)  # the OOV id + two tokens
+    layer = fc.FeatureLayer([fc.IndicatorColumn(text)])
+    layer.adapt({"review": ["Fast, clean.", "fast driver", "FAST and clean"]})
+    assert layer.state["review"] == {"vocabulary": ["fast", "clean"]}  # fast 3, clean 2; and/driver dropped
+
+
+def test_crossing_multivalent_columns_gives_every_combination():
+    tags = fc.VocabularyColumn("tags", ["a", "b"], multivalent=True)
+    cross = fc.CrossedColumn((tags, fc.IdentityColumn("day", 7)), num_bins=1000)
+    ids = ids_of(cross, {"tags": np.array([["a", "b"], ["", ""]]), "day": np.array([1, 2])})
+    assert ids.shape == (2, 2)
+    assert (ids[0] >= 0).all() and ids[0, 0] != ids[0, 1]  # (a, 1) and (b, 1)
+    np.testing.assert_array_equal(ids[1], [-1, -1])  # no tags: no combination
+
+
+def test_one_adapt_pass_learns_numbers_buckets_and_vocabularies_together():
+    passes = []
+
+    def rows():
+        passes.append(1)
+        for i in range(100):
+            yield {"x": float(i), "city": "abc"[i % 3], "review": "good" if i % 2 else "bad trip"}
+
+    signature = {
+        "x": tf.TensorSpec([], tf.float32),
+        "city": tf.TensorSpec([], tf.string),
+        "review": tf.TensorSpec([], tf.string),
+    }
+    dataset = tf.data.Dataset.from_generator(rows, output_signature=signature).batch(16)
+    layer = fc.FeatureLayer(
+        [
+            fc.NumericColumn("x", normalization="zscore"),
+            fc.IndicatorColumn(fc.BucketizedColumn("x", num_bins=4)),
+            fc.EmbeddingColumn(fc.VocabularyColumn("city", max_tokens=4)),
+            fc.EmbeddingColumn(fc.TextColumn("review", max_tokens=5)),
+        ]
+    )
+    layer.adapt(dataset)
+    assert len(passes) == 1
+    assert layer.state["x"]["mean"] == pytest.approx(49.5)  # mean of 0..99
+    assert layer.state["x_bucketized"]["bin_boundaries"] == pytest.approx([24.75, 49.5, 74.25])
+    assert layer.state["city"]["vocabulary"] == ["a", "c", "b"]  # a 34 times, b and c 33: on ties the greater first
+    assert sorted(layer.state["review"]["vocabulary"]) == ["bad", "good", "trip"]
+
+
+def test_dataframe_list_columns_feed_multivalent_features():
+    frame = pd.DataFrame({"tags": [["kids", "pets"], [], ["pets"]], "city": pd.array(["a", "b", "a"], dtype="string")})
+    layer = fc.FeatureLayer(
+        [
+            fc.IndicatorColumn(fc.VocabularyColumn("tags", max_tokens=3, multivalent=True)),
+            fc.IndicatorColumn(fc.VocabularyColumn("city", max_tokens=3)),
+        ]
+    )
+    layer.adapt(frame)
+    assert layer.state["tags"]["vocabulary"] == ["pets", "kids"]  # pets twice
+    assert layer.raw_features["tags"].shape == (None,)
+
+
+def test_output_order_is_the_column_order():
+    x, day = fc.NumericColumn("x"), fc.IndicatorColumn(fc.IdentityColumn("day", 2))
+    features = {"x": np.array([5.0]), "day": np.array([1])}
+    np.testing.assert_array_equal(fc.FeatureLayer([x, day])(features), [[5, 0, 1]])
+    np.testing.assert_array_equal(fc.FeatureLayer([day, x])(features), [[0, 1, 5]])
+
+
+def test_layer_config_round_trip_keeps_learned_vocabularies():
+    layer = fc.FeatureLayer([fc.IndicatorColumn(fc.VocabularyColumn("city", max_tokens=4))])
+    layer.adapt({"city": ["b", "a", "b"]})
+    clone = fc.FeatureLayer.from_config(layer.get_config())
+    features = {"city": np.array(["a", "b", "z"])}
+    np.testing.assert_array_equal(clone(features), layer(features))

@@ -1,0 +1,80 @@
+"""`feature_columns.legacy`: tf.feature_column's names and arguments, translated (ids: see test_parity.py)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import feature_columns as fc
+from feature_columns import legacy
+
+
+def test_numeric_column_translates_shape_dtype_and_default():
+    column = legacy.numeric_column("x", shape=3, default_value=[0.5, 0.5, 0.5], dtype=tf.float64)
+    assert column == fc.NumericColumn("x", shape=(3,), dtype="float64", default_value=0.5)
+
+
+def test_numeric_column_rejects_normalizer_fn_with_the_replacement():
+    with pytest.raises(ValueError, match=r"`normalizer_fn` is not supported.*normalization='zscore'"):
+        legacy.numeric_column("x", normalizer_fn=lambda x: x / 2)
+
+
+def test_categorical_translations():
+    assert legacy.categorical_column_with_hash_bucket("h", 10, dtype=tf.int32) == fc.HashedColumn("h", 10, "int32")
+    assert legacy.categorical_column_with_identity("i", 4, default_value=0) == fc.IdentityColumn("i", 4, 0)
+    vocabulary = legacy.categorical_column_with_vocabulary_list("v", [3, 1], num_oov_buckets=2)
+    assert vocabulary == fc.VocabularyColumn("v", (3, 1), num_oov_indices=2, dtype="int64")  # dtype inferred
+    assert legacy.categorical_column_with_vocabulary_list("v", ["a"]).num_oov_indices == 0  # default_value=-1
+    assert legacy.categorical_column_with_vocabulary_list("v", ["a"], default_value=0).num_oov_indices == 1
+    tags = legacy.categorical_column_with_vocabulary_list("tags", ["a"], multivalent=True)
+    assert tags.multivalent and tags.id_width is None
+
+
+def test_vocabulary_default_value_and_oov_buckets_together_are_rejected_as_in_tf():
+    with pytest.raises(ValueError, match="not both"):
+        legacy.categorical_column_with_vocabulary_list("v", ["a"], default_value=0, num_oov_buckets=2)
+
+
+def test_dense_translations():
+    city = legacy.categorical_column_with_hash_bucket("city", 100)
+    embedding = legacy.embedding_column(city, 8, combiner="sqrtn", max_norm=2.0, trainable=False)
+    assert embedding == fc.EmbeddingColumn(city, 8, combiner="sqrtn", max_norm=2.0, trainable=False)
+    assert legacy.indicator_column(city) == fc.IndicatorColumn(city)
+    weighted = legacy.weighted_categorical_column(city, "w")
+    assert weighted == fc.WeightedCategoricalColumn(city, "w")
+
+
+def test_embedding_column_explains_unsupported_arguments():
+    city = legacy.categorical_column_with_hash_bucket("city", 100)
+    with pytest.raises(ValueError, match=r"`ckpt_to_load_from` and `tensor_name_in_ckpt` must be given together"):
+        legacy.embedding_column(city, 8, tensor_name_in_ckpt="emb")
+    with pytest.raises(TypeError, match="Keras initializer name"):
+        legacy.embedding_column(city, 8, initializer=tf.compat.v1.truncated_normal_initializer())
+    assert legacy.embedding_column(city, 8, initializer="glorot_uniform").initializer == "glorot_uniform"
+
+
+def test_shared_embeddings_returns_one_column_in_a_list():
+    a, b = (legacy.categorical_column_with_identity(key, 5) for key in "ab")
+    [shared] = legacy.shared_embeddings([a, b], 4, shared_embedding_collection_name="ab")
+    assert shared == fc.SharedEmbeddingColumns((a, b), dimension=4, name="ab")
+
+
+def test_crossed_column_rejects_a_custom_hash_key():
+    with pytest.raises(ValueError, match="`hash_key` is not supported"):
+        legacy.crossed_column(["a", "b"], 10, hash_key=7)
+
+
+def test_unsupported_dtype_is_named():
+    with pytest.raises(TypeError, match=r"`dtype` must be tf.string, tf.int32"):
+        legacy.categorical_column_with_hash_bucket("h", 10, dtype=tf.bool)
+
+
+def test_migrated_columns_run_in_a_feature_layer():
+    day = legacy.categorical_column_with_identity("day", 7)
+    columns = [
+        legacy.numeric_column("fare"),
+        legacy.embedding_column(legacy.crossed_column([day, "city"], 20), 3),
+        *legacy.shared_embeddings([day, legacy.categorical_column_with_identity("hour", 7)], 2),
+    ]
+    features = {"fare": np.array([1.0]), "day": np.array([2]), "city": np.array(["nyc"]), "hour": np.array([5])}
+    out = fc.FeatureLayer(columns)(features)
+    assert out.shape == (1, 1 + 3 + 2 * 2)
