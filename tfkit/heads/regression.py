@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
+from tfkit.heads.base import Head
+from tfkit.heads.labels import static_shape_error, to_tensor
 from tfkit.metrics import PredictionBias
 
-LOSSES = {
-    "mse": keras.losses.MeanSquaredError,
-    "mae": keras.losses.MeanAbsoluteError,
-    "huber": keras.losses.Huber,
-    "poisson": keras.losses.Poisson,
-}
+LOSSES = ("mse", "mae", "huber", "poisson")
 
 
 @keras.saving.register_keras_serializable(package="tfkit")
-class RegressionHead(keras.layers.Layer):
+class RegressionHead(Head):
     """Predicts `label_dimension` real values.
 
     `head(hidden)` gives the raw outputs ("logits"); `compute_loss` the scalar loss; `make_metrics` fresh
     RMSE, MAE and prediction-bias metrics; `serving_outputs` the `predictions` a served model returns.
 
+    With `loss="poisson"` the outputs are log-rates, as in a Poisson GLM: predictions are `exp(logits)` (always
+    positive) and the loss is `exp(logits) - labels * logits` (the negative log-likelihood up to a constant).
+
     Args:
         label_dimension: values predicted per example.
-        loss: `"mse"` (default), `"mae"`, `"huber"` or `"poisson"`.
+        loss: `"mse"` (default), `"mae"`, `"huber"` (delta 1) or `"poisson"`.
+        weight_column, regularizer: see `tfkit.heads.Head`.
 
     >>> import numpy as np
     >>> head = RegressionHead()
@@ -36,29 +38,36 @@ class RegressionHead(keras.layers.Layer):
 
     def __init__(self, label_dimension: int = 1, loss: str = "mse", **kwargs):
         kwargs.setdefault("name", "regression_head")
-        super().__init__(**kwargs)
         if isinstance(label_dimension, bool) or not isinstance(label_dimension, int) or label_dimension < 1:
             raise ValueError(
                 "RegressionHead: `label_dimension` must be a positive integer. "
                 f"Received: label_dimension={label_dimension!r}."
             )
         if loss not in LOSSES:
-            raise ValueError(f"RegressionHead: `loss` must be one of {sorted(LOSSES)}. Received: loss={loss!r}.")
+            raise ValueError(f"RegressionHead: `loss` must be one of {list(LOSSES)}. Received: loss={loss!r}.")
+        super().__init__(label_dimension, **kwargs)
         self.label_dimension = label_dimension
         self.loss_name = loss
-        self.projection = keras.layers.Dense(label_dimension, name="logits")
 
-    def build(self, input_shape):
-        self.projection.build(input_shape)
+    def prepare_labels(self, labels):
+        """Labels as float32 `[batch, label_dimension]`."""
+        labels = to_tensor(labels)
+        rank, dimension = labels.shape.rank, self.label_dimension
+        if rank is not None and not (
+            (rank == 2 and labels.shape[-1] in (None, dimension)) or (rank <= 1 and dimension == 1)
+        ):
+            raise static_shape_error("RegressionHead", "[batch]" if dimension == 1 else f"[batch, {dimension}]", labels)
+        return tf.reshape(tf.cast(labels, tf.float32), (-1, self.label_dimension))
 
-    def call(self, hidden):
-        return self.projection(hidden)
-
-    def make_loss(self) -> keras.losses.Loss:
-        return LOSSES[self.loss_name]()
-
-    def compute_loss(self, hidden, labels, sample_weight=None, training=False):
-        return self.make_loss()(self._shape_labels(labels), self(hidden, training=training), sample_weight)
+    def per_example_loss(self, labels, logits):
+        if self.loss_name == "poisson":
+            return ops.mean(tf.nn.log_poisson_loss(labels, logits), axis=-1)
+        loss = {
+            "mse": keras.losses.MeanSquaredError,
+            "mae": keras.losses.MeanAbsoluteError,
+            "huber": keras.losses.Huber,
+        }
+        return loss[self.loss_name](reduction=None)(labels, logits)
 
     def make_metrics(self) -> list:
         return [
@@ -67,18 +76,19 @@ class RegressionHead(keras.layers.Layer):
             PredictionBias(name="prediction_bias"),
         ]
 
-    def _shape_labels(self, labels):
-        return ops.reshape(ops.cast(labels, "float32"), (-1, self.label_dimension))
+    def _predicted_values(self, logits):
+        return ops.exp(logits) if self.loss_name == "poisson" else logits
+
+    def metric_inputs(self, labels, logits) -> tuple:
+        return labels, self._predicted_values(logits)
 
     def predictions(self, logits) -> dict:
         """The canonical prediction dict: `{"predictions": [batch] or [batch, label_dimension]}`."""
-        return {"predictions": ops.squeeze(logits, axis=-1) if self.label_dimension == 1 else logits}
+        values = self._predicted_values(ops.convert_to_tensor(logits))
+        return {"predictions": ops.squeeze(values, axis=-1) if self.label_dimension == 1 else values}
 
     def serving_outputs(self, logits) -> dict:
         return self.predictions(logits)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.label_dimension)
 
     def get_config(self):
         config = super().get_config()

@@ -1,0 +1,61 @@
+"""Classification heads through tfkit.Estimator: string labels, weight columns, full-softmax evaluation."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+import feature_columns as fc
+from tfkit import Estimator
+from tfkit.heads import BinaryHead, MultiClassHead, SampledSoftmaxHead
+
+COLUMNS = [fc.NumericColumn("x")]
+
+
+def _frame(rows=256, seed=0):
+    x = np.random.default_rng(seed).uniform(-1, 1, rows)
+    return pd.DataFrame({"x": x, "size": np.where(x < -0.3, "small", np.where(x < 0.3, "medium", "large"))})
+
+
+def _estimator(head, label="size"):
+    return Estimator(COLUMNS, head, label=label, model_params={"hidden_units": [16]}, learning_rate=0.05, seed=0)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        lambda: MultiClassHead(label_vocabulary=["small", "medium", "large"]),
+        lambda: SampledSoftmaxHead(label_vocabulary=["small", "medium", "large"], num_sampled=2, sampler="uniform"),
+    ],
+)
+def test_string_labels_train_evaluate_and_predict(head):
+    frame = _frame()
+    estimator = _estimator(head()).train(frame, epochs=20, batch_size=32, verbose=0)
+    metrics = estimator.evaluate(frame)
+    assert metrics["accuracy"] > 0.9  # three intervals of x: learnable
+    rows = list(estimator.predict(frame.head(20)))
+    assert [row["classes"].decode() for row in rows] == frame["size"].head(20).tolist()
+    assert sorted(rows[0]) == ["class_ids", "classes", "logits", "probabilities"]
+
+
+def test_an_unknown_string_label_stops_training_with_the_vocabulary_named():
+    frame = _frame()
+    frame.loc[3, "size"] = "huge"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"every label must be in `label_vocabulary`.*huge"):
+        _estimator(MultiClassHead(label_vocabulary=["small", "medium", "large"])).train(frame, verbose=0)
+
+
+def test_the_weight_column_weights_the_evaluation_loss():
+    frame = _frame(64)
+    labels = (frame["x"] > 0).astype("float32").to_numpy()
+    weights = np.where(frame["x"] > 0.5, 0.0, 2.0).astype("float32")
+
+    def dataset():
+        features = {"x": frame["x"].to_numpy("float32"), "w": weights}
+        return tf.data.Dataset.from_tensor_slices((features, labels)).batch(16)
+
+    estimator = _estimator(BinaryHead(weight_column="w"), label="y").train(dataset, epochs=2, verbose=0)
+    logits = estimator.predict_batch(dataset)["logits"]
+    # the loss by hand: mean over examples of weight * sigmoid cross-entropy (softplus(z) - y z)
+    expected = np.mean(weights * (np.logaddexp(0.0, logits) - labels * logits))
+    assert estimator.evaluate(dataset)["loss"] == pytest.approx(expected, rel=1e-4)

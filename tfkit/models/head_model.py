@@ -1,0 +1,135 @@
+"""`HeadModel`: a body and a head, trained with the head's own loss.
+
+Keras's default `train_step` computes `y_pred = model(x)` and then a loss on it. A sampled head must not: its
+full logits are the cost it exists to avoid. So `HeadModel.train_step` runs the body and hands the hidden
+activations to `head.compute_loss(..., training=True)`; evaluation and prediction use the full logits.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tfkit.heads import Head
+
+
+@keras.saving.register_keras_serializable(package="tfkit")
+class HeadModel(keras.Model):
+    """`head(body(inputs))` as a Keras model whose loss and metrics come from the head.
+
+    `compile` takes the optimizer and Keras's execution options (`steps_per_execution`, `jit_compile`...) but no
+    `loss` or `metrics`: they are the head's. Training minimizes and logs the head's loss plus weight penalties
+    (regularizers); evaluation logs the head's loss alone, as `tf.estimator` did, and the head's metrics.
+    Labels may be raw (the head's `prepare_labels` runs in the step) or already prepared in the input pipeline;
+    a third dataset element is taken as sample weights.
+
+    Args:
+        body: a Keras model (or layer) from the inputs to hidden activations `[batch, d]`.
+        head: a tfkit head.
+        gradient_clip_norm: if set, gradients are rescaled so that their global norm is at most this.
+
+    >>> import numpy as np
+    >>> from tfkit.heads import MultiClassHead
+    >>> inputs = keras.Input((4,))
+    >>> model = HeadModel(keras.Model(inputs, keras.layers.Dense(8)(inputs)), MultiClassHead(3))
+    >>> model.compile(optimizer="sgd")
+    >>> x, y = np.random.default_rng(0).normal(size=(16, 4)), np.arange(16) % 3
+    >>> sorted(model.fit(x, y, epochs=1, verbose=0).history)
+    ['loss']
+    >>> sorted(model.evaluate(x, y, verbose=0, return_dict=True))
+    ['accuracy', 'loss']
+    """
+
+    def __init__(self, body, head, *, gradient_clip_norm: float | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(head, Head):
+            raise TypeError(f"HeadModel: `head` must be a tfkit head. Received: head of type {type(head).__name__}.")
+        if gradient_clip_norm is not None and (
+            isinstance(gradient_clip_norm, bool)
+            or not isinstance(gradient_clip_norm, (int, float))
+            or gradient_clip_norm <= 0
+        ):
+            raise ValueError(
+                "HeadModel: `gradient_clip_norm` must be a positive number or None. "
+                f"Received: gradient_clip_norm={gradient_clip_norm!r}."
+            )
+        self.body = body
+        self.head = head
+        self.gradient_clip_norm = gradient_clip_norm
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.head_metrics = head.make_metrics()
+
+    def build(self, input_shape):
+        if not self.body.built:
+            self.body.build(input_shape)
+        if not self.head.built:
+            self.head.build(self.body.compute_output_shape(input_shape))
+
+    def call(self, inputs, training=False):
+        return self.head(self.body(inputs, training=training))
+
+    @property
+    def metrics(self):
+        # Keras resets and reports exactly these (the documented pattern for a custom train_step).
+        return [self.loss_tracker, *self.head_metrics]
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, jit_compile="auto", **kwargs):
+        for name, value in (("loss", loss), ("metrics", metrics), *kwargs.items()):
+            if name in ("loss", "metrics", "loss_weights", "weighted_metrics") and value is not None:
+                raise ValueError(
+                    f"HeadModel.compile: `{name}` must be None: the head defines the loss and metrics. "
+                    f"Received: {name}={value!r}. Choose them through the head's arguments."
+                )
+        if not self.head.xla_compatible:
+            if jit_compile is True:
+                raise ValueError(
+                    f"HeadModel.compile: `jit_compile` must be False or 'auto' with a {type(self.head).__name__}: "
+                    "its training step cannot be compiled with XLA. Received: jit_compile=True."
+                )
+            jit_compile = False
+        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+
+    def _penalties(self):
+        """Weight penalties (regularizers, `add_loss`) of the forward pass just run, summed."""
+        losses = self.losses  # computed from the variables on each access
+        return tf.add_n([tf.cast(loss, tf.float32) for loss in losses]) if losses else 0.0
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            hidden = self.body(x, training=True)
+            loss = self.head.compute_loss(hidden, y, sample_weight, training=True) + self._penalties()
+            # Each replica averages over its share of the batch; gradients are summed across replicas.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(loss / replicas)
+        gradients = tape.gradient(scaled, self.trainable_weights)
+        if self.gradient_clip_norm is not None:
+            gradients, _ = tf.clip_by_global_norm(gradients, self.gradient_clip_norm)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        self.loss_tracker.update_state(loss, sample_weight=tf.shape(hidden)[0])
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        logits = self(x, training=False)
+        labels = self.head.prepare_labels(y)
+        loss = self.head.logits_loss(labels, logits, sample_weight)
+        self.loss_tracker.update_state(loss, sample_weight=tf.shape(logits)[0])
+        self.head.update_metrics(self.head_metrics, labels, logits, sample_weight)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            body=keras.saving.serialize_keras_object(self.body),
+            head=keras.saving.serialize_keras_object(self.head),
+            gradient_clip_norm=self.gradient_clip_norm,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        body = keras.saving.deserialize_keras_object(config.pop("body"))
+        head = keras.saving.deserialize_keras_object(config.pop("head"))
+        return cls(body, head, **config)
