@@ -1,9 +1,19 @@
-"""Versioned, atomic SavedModel export with a raw-feature `serving_default` signature, and a predictor.
+"""Versioned, atomic SavedModel export that TF Serving loads as it is, and a predictor for the result.
 
 Layout follows TF Serving: `<export_dir_base>/<integer version>/saved_model.pb`. A version is written to a
-hidden temporary folder and renamed into place, so a crash never leaves a partial version a server could load.
-`assets.extra/raw_features.json` (TF Serving's place for extra files) describes the raw features, with the
-defaults that stand in for missing values, for clients such as `Predictor`.
+hidden temporary folder, flushed to disk and renamed into place, so a crash or a full disk never leaves a
+partial version that a server could load. Signatures (`saved_model_cli show --all --dir <version>`):
+
+- `serving_default`: the raw features as named tensors (`[batch]`, or `[batch, n]` for multivalent ones),
+  returning the head's serving outputs. TF Serving's Predict API and `tfkit serve` use it by default.
+- `predict`: serialized `tf.Example`s (`examples`, `[batch]` strings) in, the same outputs. Parsing uses
+  the columns' `make_parse_example_spec`, so defaults and multivalent features work as in training.
+- `regression` (heads with one `predictions` value per example) and `classification` (heads with
+  `probabilities`): serialized `tf.Example`s as `inputs`, returning `outputs`, or `classes` and `scores`, as
+  TF Serving's Regress and Classify APIs expect.
+
+`assets.extra/` (TF Serving's place for extra files) holds `raw_features.json`, which describes the raw
+features and the defaults that stand in for missing values, for clients such as `Predictor` and `tfkit serve`.
 """
 
 from __future__ import annotations
@@ -20,13 +30,19 @@ import pandas as pd
 import tensorflow as tf
 
 from feature_columns.inputs import to_feature_arrays, to_tensors
+from feature_columns.parsing import parse_example
 from feature_columns.specs import RawFeature, raw_features
 from tfkit.models import find_head, split
 
 RAW_FEATURES_FILE = os.path.join("assets.extra", "raw_features.json")
+# TF Serving's signature contract: Classify and Regress read serialized tf.Examples from `inputs`.
+EXAMPLES_INPUT = "inputs"
+PREDICT_EXAMPLES_INPUT = "examples"
 
 
-def _existing_versions(export_dir_base: str) -> list:
+def versions(export_dir_base: str) -> list:
+    """The integer versions under `export_dir_base`, ascending (staging folders are not versions)."""
+    export_dir_base = os.fspath(export_dir_base)
     if not os.path.isdir(export_dir_base):
         return []
     return sorted(int(name) for name in os.listdir(export_dir_base) if name.isdigit())
@@ -38,50 +54,114 @@ def _raw_signature(model: keras.Model) -> dict:
     }
 
 
+def _classification_outputs(outputs: dict, vocabulary) -> dict:
+    """TF Serving's Classify outputs from a head's serving outputs: `scores` and `classes`, both `[batch, n]`.
+
+    A single probability per example (a sigmoid) becomes the two scores `[1 - p, p]`. Classes are named by
+    the head's `label_vocabulary`, or by their ids as strings, as the heads name their `classes`.
+    """
+    scores = tf.cast(outputs["probabilities"], tf.float32)
+    if scores.shape.rank == 1 or scores.shape[-1] == 1:
+        positive = tf.reshape(scores, [-1, 1])
+        scores = tf.concat([1.0 - positive, positive], axis=1)
+    if vocabulary:
+        names = tf.constant([str(name) for name in vocabulary])
+    else:
+        names = tf.strings.as_string(tf.range(scores.shape[-1], dtype=tf.int64))
+    return {"classes": tf.tile(names[tf.newaxis], [tf.shape(scores)[0], 1]), "scores": scores}
+
+
+def _one_value_per_example(tensor) -> bool:
+    return (
+        tensor is not None
+        and tensor.dtype.is_floating
+        and (tensor.shape.rank == 1 or (tensor.shape.rank == 2 and tensor.shape[-1] == 1))
+    )
+
+
+def _archive(model: keras.Model) -> keras.export.ExportArchive:
+    """An `ExportArchive` with every signature the model's head supports."""
+    head = find_head(model)
+    preprocessor, _ = split(model)
+
+    def serve(features):
+        return head.serving_outputs(model(features, training=False))
+
+    def serve_examples(serialized):
+        return serve(parse_example(serialized, preprocessor.columns))
+
+    def examples(name: str) -> list:
+        return [tf.TensorSpec([None], tf.string, name=name)]
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    raw = archive.add_endpoint("serving_default", serve, input_signature=[_raw_signature(model)])
+    archive.add_endpoint("predict", serve_examples, input_signature=examples(PREDICT_EXAMPLES_INPUT))
+    outputs = raw.get_concrete_function().structured_outputs
+    if _one_value_per_example(outputs.get("predictions")):
+        archive.add_endpoint(
+            "regression",
+            lambda inputs: {"outputs": tf.reshape(serve_examples(inputs)["predictions"], [-1])},
+            input_signature=examples(EXAMPLES_INPUT),
+        )
+    if "probabilities" in outputs:
+        vocabulary = getattr(head, "label_vocabulary", None)
+        archive.add_endpoint(
+            "classification",
+            lambda inputs: _classification_outputs(serve_examples(inputs), vocabulary),
+            input_signature=examples(EXAMPLES_INPUT),
+        )
+    return archive
+
+
 def export_saved_model(model_or_estimator, export_dir_base: str, *, version: int | None = None) -> str:
     """Writes `<export_dir_base>/<version>/` atomically and returns its path.
-
-    The `serving_default` signature takes the raw features as named tensors, one value per example
-    (`[batch]`, or `[batch, n]` for multivalent features), and returns the head's serving outputs.
 
     Args:
         model_or_estimator: a trained `tfkit.Estimator` or a model made by a tfkit builder.
         export_dir_base: the folder holding the versions, e.g. `saved_models/taxifare`.
         version: the integer version; defaults to one more than the highest there (1 for a new folder).
+
+    Example:
+
+    >>> import tempfile
+    >>> from feature_columns import NumericColumn
+    >>> from tfkit.heads import RegressionHead
+    >>> from tfkit.models import dnn
+    >>> model = dnn([NumericColumn("x")], RegressionHead(), hidden_units=[2])
+    >>> base = tempfile.mkdtemp()
+    >>> os.path.basename(export_saved_model(model, base)), os.path.basename(export_saved_model(model, base))
+    ('1', '2')
+    >>> sorted(tf.saved_model.load(os.path.join(base, "2")).signatures)
+    ['predict', 'regression', 'serving_default']
     """
     model = getattr(model_or_estimator, "model", model_or_estimator)
     if not isinstance(model, keras.Model):
         raise TypeError(
-            f"tfkit.export: `model_or_estimator` must be a trained Estimator or a tfkit model. "
-            f"Received: {type(model_or_estimator).__name__}."
+            "tfkit.export: `model_or_estimator` must be a trained Estimator or a model made by a tfkit builder. "
+            f"Received: model_or_estimator={model_or_estimator!r} (of type {type(model_or_estimator).__name__})."
         )
     export_dir_base = os.fspath(export_dir_base)
-    versions = _existing_versions(export_dir_base)
     if version is None:
-        version = (versions[-1] + 1) if versions else 1
+        existing = versions(export_dir_base)
+        version = (existing[-1] + 1) if existing else 1
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise ValueError(f"tfkit.export: `version` must be a non-negative integer. Received: version={version!r}.")
+        raise ValueError(
+            f"tfkit.export: `version` must be a non-negative integer. Received: version={version!r}. "
+            "Omit it to take the next free version."
+        )
     final = os.path.join(export_dir_base, str(version))
     if os.path.exists(final):
         raise FileExistsError(
             f"tfkit.export: version {version} already exists at {final!r}. Omit `version` to take the next free one."
         )
-    head = find_head(model)
-
-    @tf.function
-    def serve(features):
-        return head.serving_outputs(model(features, training=False))
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serving_default", serve, input_signature=[_raw_signature(model)])
-
+    archive = _archive(model)
     os.makedirs(export_dir_base, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir_base)
     try:
         archive.write_out(staging, verbose=False)
         _write_raw_features(model, staging)
-        os.rename(staging, final)
+        _publish(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -95,12 +175,42 @@ def _write_raw_features(model: keras.Model, folder: str) -> None:
         json.dump([dataclasses.asdict(f) for f in raw_features(preprocessor.columns).values()], file, indent=2)
 
 
+def _fsync(path: str) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _publish(staging: str, final: str) -> None:
+    """Renames the finished `staging` folder to `final`, with its files on disk first.
+
+    Without the flushes, a power cut right after the rename could leave a visible version with empty files.
+    """
+    for folder, _, files in os.walk(staging):
+        for name in files:
+            _fsync(os.path.join(folder, name))
+        _fsync(folder)
+    os.rename(staging, final)  # atomic on one file system; fails if another export took the same version
+    _fsync(os.path.dirname(final))
+
+
 def latest_version(export_dir_base: str) -> str:
     """The path of the highest integer version under `export_dir_base`."""
-    versions = _existing_versions(os.fspath(export_dir_base))
-    if not versions:
-        raise FileNotFoundError(f"tfkit.export: no integer version folder under {os.fspath(export_dir_base)!r}.")
-    return os.path.join(os.fspath(export_dir_base), str(versions[-1]))
+    existing = versions(export_dir_base)
+    if not existing:
+        raise FileNotFoundError(
+            f"tfkit.export: no integer version folder under {os.fspath(export_dir_base)!r}. "
+            "Export a model there first (tfkit.export.export_saved_model or `tfkit train`)."
+        )
+    return os.path.join(os.fspath(export_dir_base), str(existing[-1]))
+
+
+def read_raw_features(path: str) -> dict:
+    """`{key: RawFeature}` of an export folder, as written to `assets.extra/raw_features.json`."""
+    with open(os.path.join(os.fspath(path), RAW_FEATURES_FILE)) as file:
+        return {f["key"]: RawFeature(**{**f, "shape": tuple(f["shape"])}) for f in json.load(file)}
 
 
 class Predictor:
@@ -114,8 +224,7 @@ class Predictor:
         self.path = os.fspath(path)
         self.saved_model = tf.saved_model.load(self.path)
         self.signature = self.saved_model.signatures["serving_default"]
-        with open(os.path.join(self.path, RAW_FEATURES_FILE)) as file:
-            self.raw_features = {f["key"]: RawFeature(**{**f, "shape": tuple(f["shape"])}) for f in json.load(file)}
+        self.raw_features = read_raw_features(self.path)
 
     def __call__(self, data) -> dict:
         if isinstance(data, pd.DataFrame) or hasattr(data, "keys"):
@@ -123,15 +232,57 @@ class Predictor:
         else:
             raise TypeError(
                 "Predictor: `data` must be a pandas DataFrame or a dict of feature lists. "
-                f"Received: {type(data).__name__}."
+                f"Received: data of type {type(data).__name__}."
             )
         outputs = self.signature(**to_tensors(arrays))
         return {key: np.asarray(value) for key, value in outputs.items()}
 
 
+def _resolve(path: str) -> str:
+    """A version folder as given, or the highest version of a base folder."""
+    path = os.fspath(path)
+    return path if os.path.exists(os.path.join(path, "saved_model.pb")) else latest_version(path)
+
+
 def load(path: str) -> Predictor:
     """A `Predictor` for an export folder; given the base folder, the highest version is loaded."""
-    path = os.fspath(path)
-    if not os.path.exists(os.path.join(path, "saved_model.pb")):
-        path = latest_version(path)
-    return Predictor(path)
+    return Predictor(_resolve(path))
+
+
+def _sample_value(feature: RawFeature):
+    if feature.dtype == "string":
+        value = ""
+    elif feature.dtype.startswith("int"):
+        value = 0
+    else:
+        value = 0.0 if feature.default is None else feature.default
+    return np.full(feature.shape, value).tolist() if feature.shape else value
+
+
+def sample_request(path: str, output_path: str | None = None) -> dict:
+    """A `:predict` REST body (row format) with one example of every raw feature the export reads.
+
+    Numbers are the feature's default for missing values, else 0; strings are empty. Edit the values, then
+    POST the body to `/v1/models/<name>:predict` (`tfkit serve` or TF Serving).
+
+    Args:
+        path: a version folder, or a base folder (its highest version is used).
+        output_path: also write the body there as JSON, e.g. for `curl -d @request.json`.
+
+    >>> import tempfile
+    >>> from feature_columns import NumericColumn
+    >>> from tfkit.heads import RegressionHead
+    >>> from tfkit.models import dnn
+    >>> model = dnn([NumericColumn("x", default_value=1.5), NumericColumn("n", dtype="int64")], RegressionHead())
+    >>> sample_request(export_saved_model(model, tempfile.mkdtemp()))
+    {'signature_name': 'serving_default', 'instances': [{'x': 1.5, 'n': 0}]}
+    """
+    features = read_raw_features(_resolve(path))
+    body = {
+        "signature_name": "serving_default",
+        "instances": [{key: _sample_value(feature) for key, feature in features.items()}],
+    }
+    if output_path is not None:
+        with open(output_path, "w") as file:
+            json.dump(body, file, indent=2)
+    return body

@@ -1,0 +1,254 @@
+"""TF Serving's REST JSON: request bodies to checked tensors, and model outputs to response bodies.
+
+No HTTP here (`tfkit.serve` is the server); every function is pure, and every bad request raises a
+`RequestError` that names the feature and says how to fix it. The formats are TF Serving's:
+
+- Predict: `{"signature_name": ..., "instances": [{feature: value, ...}, ...]}` (row format) or
+  `{"inputs": {feature: [values]}}` (columnar format); bytes as `{"b64": "<base64>"}`. Row requests get
+  `{"predictions": ...}`, columnar ones `{"outputs": ...}`.
+- Classify and Regress: `{"examples": [{feature: value}, ...], "context": {feature: value}}`, answered with
+  `{"results": ...}`.
+
+>>> import tensorflow as tf
+>>> specs = {"x": tf.TensorSpec([None], tf.float32), "s": tf.TensorSpec([None], tf.string)}
+>>> tensors, rows = predict_inputs({"instances": [{"x": 1.5, "s": {"b64": "aGk="}}]}, specs)
+>>> tensors["x"].numpy().tolist(), tensors["s"].numpy().tolist(), rows
+([1.5], [b'hi'], True)
+>>> predict_response({"predictions": np.array([2.5], "float32")}, row_format=True)
+{'predictions': [2.5]}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+import numpy as np
+import tensorflow as tf
+
+from feature_columns.vocabulary import padding_value
+
+# tf.Example stores three kinds of lists: `{raw feature dtype: (dtype of the list, its field, its proto)}`.
+_EXAMPLE_LISTS = {
+    "string": (tf.string, "bytes_list", tf.train.BytesList),
+    "float32": (tf.float32, "float_list", tf.train.FloatList),
+    "float64": (tf.float32, "float_list", tf.train.FloatList),
+    "int32": (tf.int64, "int64_list", tf.train.Int64List),
+    "int64": (tf.int64, "int64_list", tf.train.Int64List),
+}
+_PREDICT_KEYS = {"signature_name", "instances", "inputs"}
+_EXAMPLE_KEYS = {"signature_name", "examples", "context"}
+
+
+class RequestError(ValueError):
+    """A request the server rejects, with the HTTP status to answer (400 unless said otherwise)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_body(body: bytes) -> dict:
+    """The JSON object of a request body (`NaN` and `Infinity` allowed, as TF Serving allows them)."""
+    try:
+        parsed = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RequestError(f"the request body is not valid JSON: {error}. Send a JSON object.") from None
+    if not isinstance(parsed, dict):
+        raise RequestError(
+            f"the request body must be a JSON object. Received: a JSON {type(parsed).__name__}. "
+            'Wrap the data, e.g. {"instances": [...]}.'
+        )
+    return parsed
+
+
+def _check_keys(body: dict, allowed: set, api: str) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise RequestError(f"a {api} request may hold only {sorted(allowed)}. Received unknown key(s) {unknown}.")
+
+
+def _is_bytes(value) -> bool:
+    return isinstance(value, dict) and set(value) == {"b64"}
+
+
+def _named(value) -> bool:
+    """Whether `value` is an object of named inputs (and not a `{"b64": ...}` value)."""
+    return isinstance(value, dict) and not _is_bytes(value)
+
+
+def _check_names(received, expected, where: str) -> None:
+    missing = [name for name in expected if name not in received]
+    unknown = sorted(set(received) - set(expected))
+    if missing or unknown:
+        problems = ([f"missing feature(s) {missing}"] if missing else []) + (
+            [f"unknown feature(s) {unknown}"] if unknown else []
+        )
+        raise RequestError(f"{where} has {' and '.join(problems)}. The model reads {list(expected)}.")
+
+
+def _columns(body: dict, specs: dict) -> tuple:
+    """`({input name: nested values}, row_format)` from a Predict body in either format."""
+    if ("instances" in body) == ("inputs" in body):
+        raise RequestError(
+            'a predict request must hold exactly one of "instances" (row format) and "inputs" (columnar '
+            f"format). Received: {sorted(k for k in body if k in ('instances', 'inputs')) or 'neither'}."
+        )
+    if "inputs" in body:
+        inputs = body["inputs"]
+        if _named(inputs):
+            _check_names(inputs, specs, '"inputs"')
+            return dict(inputs), False
+        if len(specs) == 1:
+            return {next(iter(specs)): inputs}, False
+        raise RequestError(f'"inputs" must be an object naming the model\'s inputs {list(specs)}.')
+    instances = body["instances"]
+    if not isinstance(instances, list) or not instances:
+        raise RequestError(f'"instances" must be a non-empty list of examples. Received: {instances!r:.80}.')
+    if all(_named(instance) for instance in instances):
+        for i, instance in enumerate(instances):
+            if instance.keys() != specs.keys():
+                _check_names(instance, specs, f"instance {i}")
+        return {name: [instance[name] for instance in instances] for name in specs}, True
+    if len(specs) == 1:
+        return {next(iter(specs)): instances}, True
+    raise RequestError(f'each of "instances" must be an object naming the model\'s inputs {list(specs)}.')
+
+
+def _leaf_error(name: str, expected: str, index, value) -> RequestError:
+    return RequestError(
+        f"feature {name!r} must hold {expected}, but element {list(index)} is {value!r:.80} "
+        f"(of type {type(value).__name__}). Send {expected} for it."
+    )
+
+
+def _decode(name: str, index, value) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    if _is_bytes(value) and isinstance(value["b64"], str):
+        try:
+            return base64.b64decode(value["b64"], validate=True)
+        except binascii.Error:
+            raise RequestError(f"feature {name!r}: element {list(index)} is not valid base64.") from None
+    raise _leaf_error(name, 'strings (or {"b64": ...} objects for bytes)', index, value)
+
+
+def to_array(name: str, values, dtype: tf.DType, shape: tuple) -> np.ndarray:
+    """A NumPy array of `dtype` and `shape` (`None` for any size) from nested JSON values, strictly typed.
+
+    Strings stay strings and numbers stay numbers: a string in a numeric feature, a fraction in an integer
+    feature or a boolean anywhere numbers go is an error, never coerced. Rows of a multivalent feature
+    (`[batch, None]`) may differ in length: they are padded as the feature columns pad (`""`, -1, 0.0).
+
+    >>> to_array("tags", [["a", "b"], ["c"]], tf.string, (None, None)).tolist()
+    [[b'a', b'b'], [b'c', b'']]
+    """
+    if len(shape) == 2 and shape[1] is None and isinstance(values, list) and all(isinstance(v, list) for v in values):
+        pad = padding_value("string" if dtype == tf.string else dtype.name)
+        width = max(map(len, values), default=0)
+        values = [row + [pad] * (width - len(row)) for row in values]
+    array = np.array(values, dtype=object)
+    types = set(map(type, array.flat))
+    if list in types:
+        raise RequestError(
+            f"feature {name!r} has rows of different lengths, or more dimensions than the model's "
+            f"{list(shape)} (None is the batch). Send one value per example, or {list(shape[1:])} values."
+        )
+    if array.ndim != len(shape) or any(want not in (None, got) for want, got in zip(shape, array.shape, strict=True)):
+        raise RequestError(
+            f"feature {name!r} must have shape {list(shape)} (None is the batch), but has {list(array.shape)}. "
+            "Send one value per example (a list in the columnar format)."
+        )
+    if dtype == tf.string:
+        return np.array([_decode(name, i, v) for i, v in np.ndenumerate(array)], dtype=object).reshape(array.shape)
+    if dtype == tf.bool:
+        allowed, expected = (bool,), "booleans"
+    elif dtype.is_integer:
+        allowed, expected = (int,), f"integers ({dtype.name})"
+    else:
+        allowed, expected = (int, float), f"numbers ({dtype.name})"
+    # `type`, not isinstance: JSON booleans are ints to Python. The set is the fast check; the loop finds the culprit.
+    if not types <= set(allowed):
+        index, value = next((i, v) for i, v in np.ndenumerate(array) if type(v) not in allowed)
+        raise _leaf_error(name, expected, index, value)
+    try:
+        return array.astype(dtype.as_numpy_dtype)
+    except OverflowError:
+        raise RequestError(f"feature {name!r} holds a value out of the range of {dtype.name}.") from None
+
+
+def predict_inputs(body: dict, specs: dict) -> tuple:
+    """`({input name: tf.Tensor}, row_format)` for a Predict body, checked against the signature's `specs`."""
+    _check_keys(body, _PREDICT_KEYS, "predict")
+    columns, row_format = _columns(body, specs)
+    arrays = {
+        name: to_array(name, columns[name], spec.dtype, tuple(spec.shape.as_list())) for name, spec in specs.items()
+    }
+    sizes = {name: len(array) for name, array in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        raise RequestError(f"all inputs must hold the same number of examples. Received: {sizes}.")
+    return {name: tf.constant(array) for name, array in arrays.items()}, row_format
+
+
+def _json_values(name: str, array: np.ndarray) -> list:
+    if array.dtype == object:  # TF strings; TF Serving sends outputs named *_bytes as base64
+        if name.endswith("_bytes"):
+            return np.vectorize(lambda v: {"b64": base64.b64encode(v).decode()}, otypes=[object])(array).tolist()
+        return np.vectorize(lambda v: v.decode(errors="replace"), otypes=[object])(array).tolist()
+    return array.tolist()
+
+
+def predict_response(outputs: dict, *, row_format: bool) -> dict:
+    """TF Serving's Predict answer; a single output appears without its name, as TF Serving does."""
+    values = {name: _json_values(name, np.asarray(array)) for name, array in outputs.items()}
+    if len(values) == 1:
+        (only,) = values.values()
+        return {"predictions" if row_format else "outputs": only}
+    if not row_format:
+        return {"outputs": values}
+    rows = len(next(iter(values.values())))
+    return {"predictions": [{name: value[i] for name, value in values.items()} for i in range(rows)]}
+
+
+def _feature(name: str, value, dtype: str) -> tf.train.Feature:
+    list_dtype, field, proto = _EXAMPLE_LISTS[dtype]
+    array = to_array(name, value if isinstance(value, list) else [value], list_dtype, (None,))
+    return tf.train.Feature(**{field: proto(value=array.tolist())})
+
+
+def serialized_examples(body: dict, raw_features: dict) -> tf.Tensor:
+    """Serialized `tf.Example`s from a Classify/Regress body, typed by the export's raw features.
+
+    Features left out take their default, or fail in the model when they have none.
+    """
+    _check_keys(body, _EXAMPLE_KEYS, "classify/regress")
+    examples, context = body.get("examples"), body.get("context", {})
+    if not isinstance(examples, list) or not examples or not all(_named(e) for e in examples):
+        raise RequestError(f'"examples" must be a non-empty list of objects. Received: {examples!r:.80}.')
+    if not _named(context):
+        raise RequestError(f'"context" must be an object of features. Received: {context!r:.80}.')
+    serialized = []
+    for i, example in enumerate(examples):
+        shared = sorted(set(context) & set(example))
+        if shared:
+            raise RequestError(f"example {i} repeats context feature(s) {shared}. Give each in one place.")
+        features = {**context, **example}
+        unknown = sorted(set(features) - set(raw_features))
+        if unknown:
+            raise RequestError(f"example {i} has unknown feature(s) {unknown}. The model reads {list(raw_features)}.")
+        proto = {key: _feature(key, value, raw_features[key].dtype) for key, value in features.items()}
+        serialized.append(tf.train.Example(features=tf.train.Features(feature=proto)).SerializeToString())
+    return tf.constant(serialized)
+
+
+def classify_response(outputs: dict) -> dict:
+    """`{"results": [[[label, score], ...] per example]}` from a classification signature's outputs."""
+    classes = _json_values("classes", np.asarray(outputs["classes"]))
+    scores = np.asarray(outputs["scores"]).tolist()
+    return {"results": [[list(pair) for pair in zip(c, s, strict=True)] for c, s in zip(classes, scores, strict=True)]}
+
+
+def regress_response(outputs: dict) -> dict:
+    """`{"results": [value per example]}` from a regression signature's outputs."""
+    return {"results": np.asarray(outputs["outputs"]).reshape(-1).tolist()}
