@@ -1,4 +1,4 @@
-"""The `tfkit` command: `tfkit train CONFIG.toml`, `tfkit --version`."""
+"""The `tfkit` command: `tfkit train|evaluate|predict|export CONFIG.toml`, `tfkit serve --model_base_path DIR`."""
 
 from __future__ import annotations
 
@@ -18,12 +18,61 @@ def _parser() -> argparse.ArgumentParser:
         description="Train the config's model (Keras progress bar), evaluate it on the test split, and export a "
         "SavedModel to [export] dir. Prints the metrics and the export path.",
     )
-    train.add_argument("config", help="path of the TOML pipeline config")
-    train.add_argument("--data-dir", help="data directory (overrides TFKIT_DATA and [data] dir)")
-    train.add_argument("--model-dir", help="model directory (overrides [training] model_dir)")
+    _config_arguments(train)
     train.add_argument("--epochs", type=int, help="epochs (overrides [training] epochs)")
     train.add_argument("--export-dir", help="export base folder (overrides [export] dir)")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate the trained model on a split of the data",
+        description="Evaluate the model trained in the config's model_dir on a split of [data]. Prints the metrics "
+        "(tf.estimator's names) and writes metrics.json, report.json and the PNG plots (ROC, precision-recall, "
+        "calibration, confusion matrix; residuals for regressors) to <model_dir>/eval/.",
+    )
+    _config_arguments(evaluate)
+    evaluate.add_argument(
+        "--split", choices=("train", "eval", "test"), default="test", help="the [data] split (default: test)"
+    )
+    predict = commands.add_parser(
+        "predict",
+        help="predict for the rows of a CSV file, into a CSV file",
+        description="Read INPUT (a CSV file, read like the config's data: same column_names, comment) with the "
+        "model trained in the config's model_dir, and write its predictions to OUTPUT, one row per input row and "
+        "one column per output (probabilities_0, probabilities_1, class_ids, classes...; predictions).",
+    )
+    _config_arguments(predict)
+    predict.add_argument("input", help="CSV file of raw features (a label column, if any, is ignored)")
+    predict.add_argument("output", help="CSV file to write")
+    export = commands.add_parser(
+        "export",
+        help="export the trained model as a versioned SavedModel",
+        description="Export the model trained in the config's model_dir to <export dir>/<version>/, with a "
+        "raw-feature serving signature (see `tfkit serve`). Prints the version's path.",
+    )
+    _config_arguments(export)
+    export.add_argument("--export-dir", help="export base folder (overrides [export] dir)")
+    serve = commands.add_parser(
+        "serve",
+        help="serve an export folder over TF Serving's REST API",
+        description="Serve the highest version under --model_base_path at /v1/models/<name> (status, metadata, "
+        ":predict, :classify, :regress), loading new versions as they are exported. Stop with Ctrl-C.",
+    )
+    serve.add_argument("--model_base_path", "--model-base-path", required=True, help="folder of integer versions")
+    serve.add_argument("--model_name", "--model-name", help="the <name> in the URLs (default: the folder's name)")
+    serve.add_argument("--port", "--rest_api_port", type=int, default=8501, help="port (default: 8501)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument(
+        "--max_body_bytes", "--max-body-bytes", type=int, help="larger request bodies get 413 (default: 16 MiB)"
+    )
+    serve.add_argument(
+        "--poll_seconds", "--poll-seconds", type=float, help="how often to look for new versions (default: 1)"
+    )
     return parser
+
+
+def _config_arguments(command) -> None:
+    command.add_argument("config", help="path of the TOML pipeline config")
+    command.add_argument("--data-dir", help="data directory (overrides TFKIT_DATA and [data] dir)")
+    command.add_argument("--model-dir", help="model directory (overrides [training] model_dir)")
 
 
 def _apply_overrides(config, args):
@@ -32,34 +81,68 @@ def _apply_overrides(config, args):
     training = dict(config.training)
     if args.model_dir:
         training["model_dir"] = args.model_dir
-    if args.epochs:
+    if getattr(args, "epochs", None):
         training["epochs"] = args.epochs
     return dataclasses.replace(
         config,
         training=training,
         data_dir=args.data_dir or config.data_dir,
-        export_dir=args.export_dir or config.export_dir,
+        export_dir=getattr(args, "export_dir", None) or config.export_dir,
     )
+
+
+def _print_metrics(split: str, metrics: dict) -> None:
+    print(f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
+
+
+def _run(args, config) -> int:
+    from tfkit import pipeline
+
+    if args.command == "evaluate":
+        _print_metrics(args.split, pipeline.evaluate(config, args.split))
+    elif args.command == "predict":
+        rows = pipeline.predict(config, args.input, args.output)
+        print(f"wrote {rows} predictions to {args.output}")
+    elif args.command == "export":
+        print(f"exported: {pipeline.export(config)}")
+    else:
+        result = pipeline.train(config)
+        for split in ("eval", "test"):
+            if result[f"{split}_metrics"]:
+                _print_metrics(split, result[f"{split}_metrics"])
+        if result["export_path"]:
+            print(f"exported: {result['export_path']}")
+    return 0
+
+
+def _serve(args) -> int:
+    import logging
+
+    from tfkit import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    options = {key: getattr(args, key) for key in ("max_body_bytes", "poll_seconds") if getattr(args, key) is not None}
+    try:
+        serve.serve(args.model_base_path, model_name=args.model_name, host=args.host, port=args.port, **options)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"tfkit: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down gracefully
+        return 130
+    return 0
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    from tfkit import pipeline
+    if args.command == "serve":
+        return _serve(args)
     from tfkit.config import load_config
 
     try:
-        config = _apply_overrides(load_config(args.config), args)
-        result = pipeline.train(config)
+        return _run(args, _apply_overrides(load_config(args.config), args))
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
         print(f"tfkit: error: {error}", file=sys.stderr)
         return 2
-    for split in ("eval", "test"):
-        metrics = result[f"{split}_metrics"]
-        if metrics:
-            print(f"{split}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
-    if result["export_path"]:
-        print(f"exported: {result['export_path']}")
-    return 0
 
 
 if __name__ == "__main__":

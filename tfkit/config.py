@@ -16,6 +16,12 @@ head = "regression"
 features = ["pickup_lat_embedding"]  # the dense columns the model reads, in order
 ```
 
+Header-less CSV files (UCI Adult) take `[data] column_names`, `comment` (lines starting with it are skipped)
+and `label_map` (label values replaced as read). `[model] head` is `"regression"`, `"binary"`, or a table
+`{class_name = "BinaryHead", config = {label_vocabulary = ["no", "yes"]}}`. `type = "linear"` reads categorical
+columns directly (see `tfkit.models.linear_columns`); `type = "wide_and_deep"` reads `linear_features` (wide,
+categorical) and `features` (deep, dense), and may set `linear_optimizer` and `dnn_optimizer`.
+
 The data directory is, in order: the `TFKIT_DATA` environment variable, `[data] dir`, `../shared/data`.
 Relative `model_dir` and export paths start from the current directory.
 """
@@ -28,6 +34,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 import feature_columns as fc
+from tfkit.data import CsvFiles
 
 DEFAULT_DATA_DIR = os.path.join("..", "shared", "data")
 
@@ -37,6 +44,7 @@ COLUMN_TYPES = {
     "bucketized": fc.BucketizedColumn,
     "identity": fc.IdentityColumn,
     "hashed": fc.HashedColumn,
+    "vocabulary": fc.VocabularyColumn,
     "crossed": fc.CrossedColumn,
     "embedding": fc.EmbeddingColumn,
     "indicator": fc.IndicatorColumn,
@@ -44,7 +52,7 @@ COLUMN_TYPES = {
 # Arguments that may name another column of the config; a missing `key` defaults to the table's name.
 _REFERENCES = {"source", "categorical_column", "keys"}
 _SECTIONS = {"data", "columns", "model", "training", "export"}
-_DATA_KEYS = {"dir", "train", "eval", "test", "label"}
+_DATA_KEYS = {"dir", "train", "eval", "test", "label", "column_names", "comment", "label_map"}
 _TRAINING_KEYS = {
     "model_dir",
     "batch_size",
@@ -70,16 +78,26 @@ class PipelineConfig:
     columns: dict
     features: tuple
     model: str = "dnn"
-    head: str = "regression"
+    head: str | dict = "regression"
     model_params: dict = field(default_factory=dict)
     eval: str | None = None
     test: str | None = None
     training: dict = field(default_factory=dict)
     export_dir: str | None = None
+    linear_features: tuple = ()
+    csv_options: dict = field(default_factory=dict)
 
     def data_path(self, split: str) -> str | None:
         relative = getattr(self, split)
         return None if relative is None else os.path.join(self.data_dir, relative)
+
+    def data_source(self, split: str):
+        """What the Estimator reads for `split` (`"train"`, `"eval"`, `"test"`): a path, or a `CsvFiles` that says
+        how to read header-less files."""
+        path = self.data_path(split)
+        if path is None or not self.csv_options:
+            return path
+        return CsvFiles(path, **self.csv_options)
 
 
 def _error(path: str, message: str) -> ValueError:
@@ -157,9 +175,17 @@ def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
     features = model.pop("features", None)
     if not features:
         raise _error(path, "[model] needs `features`, the list of dense columns the model reads.")
-    unknown = [name for name in features if name not in columns]
+    linear_features = model.pop("linear_features", [])
+    if (model.get("type") == "wide_and_deep") != bool(linear_features):
+        raise _error(
+            path,
+            "[model] `linear_features` (the wide side's columns) must be given with, and only with, "
+            f"type = 'wide_and_deep'. Received: type={model.get('type')!r}, linear_features={linear_features!r}.",
+        )
+    unknown = [name for name in [*features, *linear_features] if name not in columns]
     if unknown:
         raise _error(path, f"[model] `features` names undefined column(s) {unknown}. Defined: {sorted(columns)}.")
+    csv_options = {key: data[key] for key in ("column_names", "comment", "label_map") if key in data}
     return PipelineConfig(
         path=path,
         data_dir=environ.get("TFKIT_DATA") or data.get("dir") or DEFAULT_DATA_DIR,
@@ -174,4 +200,6 @@ def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
         model_params=model,
         training=training,
         export_dir=export.get("dir"),
+        linear_features=tuple(linear_features),
+        csv_options=csv_options,
     )

@@ -13,6 +13,7 @@ import json
 import os
 
 import keras
+import numpy as np
 import pandas as pd
 import tensorflow as tf
 
@@ -20,10 +21,12 @@ import feature_columns as fc
 from feature_columns.inputs import to_feature_arrays
 from feature_columns.specs import RawFeature, check_columns, raw_features
 from tfkit import data as tfdata
+from tfkit import evaluation
 from tfkit import heads as tfheads
 from tfkit.export import export_saved_model
 from tfkit.files import write_atomically, write_json
 from tfkit.models import BUILDERS, split
+from tfkit.warm_start import warm_start, warm_start_settings
 
 SPEC_FILE = "estimator.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -39,10 +42,16 @@ class Estimator:
         model: a builder name from `tfkit.models.BUILDERS` (`"dnn"`).
         model_params: the builder's keyword arguments, e.g. `{"hidden_units": [64, 32]}`.
         model_dir: where checkpoints, logs and metrics go; `None` keeps everything in memory.
-        optimizer: a Keras optimizer name; `learning_rate` sets its rate.
+        optimizer: a Keras optimizer name, whose rate `learning_rate` sets, or a Keras optimizer instance (e.g.
+            `tfkit.models.wide_and_deep_optimizer()`), used by this Estimator alone.
         steps_per_execution: training steps per call into TensorFlow (fewer Python round trips).
         jit_compile: compile the training step with XLA.
         seed: seeds weight initialisation and shuffling, for reproducible runs.
+        warm_start_from: start from an earlier model instead of random values: the path of an Estimator
+            `model_dir`, a tfkit SavedModel or a `.keras` file, or `(path, pattern)` to start only the variables
+            whose path matches the regular expression `pattern` (e.g. `"embedding"`). Embedding tables whose
+            vocabulary changed are matched by token. Applied once, in the first `train`, unless `model_dir`
+            holds a run to resume (see `tfkit.warm_start.warm_start`).
 
     Example:
 
@@ -51,8 +60,8 @@ class Estimator:
     >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]})
     >>> est = Estimator([NumericColumn("x")], "regression", label="y", model_params={"hidden_units": [4]})
     >>> est = est.train(df, epochs=2, verbose=0)
-    >>> sorted(est.evaluate(df))[:3]
-    ['average_loss', 'loss', 'mae']
+    >>> sorted(est.evaluate(df))[:4]
+    ['average_loss', 'label/mean', 'loss', 'mae']
     """
 
     def __init__(
@@ -64,11 +73,12 @@ class Estimator:
         model: str = "dnn",
         model_params: dict | None = None,
         model_dir: str | None = None,
-        optimizer: str = "adam",
+        optimizer="adam",
         learning_rate: float = 1e-3,
         steps_per_execution: int = 32,
         jit_compile: bool = False,
         seed: int | None = None,
+        warm_start_from=None,
     ):
         if model not in BUILDERS:
             raise ValueError(f"Estimator: `model` must be one of {sorted(BUILDERS)}. Received: model={model!r}.")
@@ -85,6 +95,7 @@ class Estimator:
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile
         self.seed = seed
+        self.warm_start_from = warm_start_settings(warm_start_from)
         self.model: keras.Model | None = None
         self.trained = False
         self.history: dict = {}
@@ -117,8 +128,10 @@ class Estimator:
                 "Use a new model_dir, or delete the old one to start over."
             )
         # The saved feature state, not a new adapt: a resumed run must see exactly the same preprocessing.
-        self._build(fc.FeatureLayer(self.columns, state=saved["feature_state"]))
-        if os.path.exists(self._path(WEIGHTS_FILE)):
+        # With trained weights to load, the pretrained embedding sources need not be read (or even exist).
+        trained = os.path.exists(self._path(WEIGHTS_FILE))
+        self._build(fc.FeatureLayer(self.columns, state=saved["feature_state"], read_pretrained=not trained))
+        if trained:
             _, core = split(self.model)
             core.optimizer.build(core.trainable_variables)  # so its saved slots (Adam's moments) load too
             self.model.load_weights(self._path(WEIGHTS_FILE))
@@ -142,10 +155,13 @@ class Estimator:
         self.model = BUILDERS[self.model_name](features, self.head, **self.model_params)
         _, core = split(self.model)
         # The core is a tfkit.models.HeadModel: its loss and metrics are the head's.
+        optimizer = self.optimizer
+        if not isinstance(optimizer, keras.optimizers.Optimizer):
+            optimizer = keras.optimizers.deserialize(
+                {"class_name": optimizer, "config": {"learning_rate": self.learning_rate}}
+            )
         core.compile(
-            optimizer=keras.optimizers.deserialize(
-                {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
-            ),
+            optimizer=optimizer,
             steps_per_execution=self.steps_per_execution,
             jit_compile=self.jit_compile,
         )
@@ -157,7 +173,9 @@ class Estimator:
         if isinstance(data, (str, os.PathLike, tfdata.CsvFiles)) or (
             isinstance(data, (list, tuple)) and data and isinstance(data[0], str)
         ):
-            return tfdata.read_csv(data, self.columns, label=self.label if need_label else None)
+            return tfdata.read_csv(
+                data, self.columns, label=self.label if need_label else None, label_dtype=self.head.label_dtype
+            )
         if isinstance(data, (pd.DataFrame, dict)):
             features = to_feature_arrays(data, raw_features(self.columns), source=where)
             labels = None
@@ -205,6 +223,31 @@ class Estimator:
             weights = (features[self.head.weight_column],)
         return (preprocessor(features), self.head.prepare_labels(labels), *weights)
 
+    def _check_labels(self, source, where: str):
+        """`source`, once it is known to hold labels the head accepts; checked before anything is written.
+
+        Numeric labels are checked here, eagerly, so that e.g. `n_classes` too small for the data is a clear
+        `ValueError`; string labels are checked against the vocabulary as the pipeline runs.
+        """
+        if isinstance(source, tf.data.Dataset):
+            if not isinstance(source.element_spec, tuple):
+                raise ValueError(
+                    f"{where}: `data` must yield `(features, label)` pairs to train on. Received: a dataset of "
+                    f"{type(source.element_spec).__name__} elements. Add the label, e.g. `dataset.map(lambda x: "
+                    f"(x, x.pop({self.label!r})))`."
+                )
+            return source
+        labels = source[1]
+        if labels is not None and labels.dtype.kind in "biuf":
+            try:
+                self.head.prepare_labels(labels)
+            except ValueError as error:
+                raise ValueError(
+                    f"{where}: the labels in column {self.label!r} do not fit the head. {error} Check `n_classes` "
+                    "(or `label_vocabulary`) against the data."
+                ) from None
+        return source
+
     def _require_model(self, where: str) -> None:
         if not self.trained:
             raise ValueError(
@@ -241,7 +284,7 @@ class Estimator:
         Returns:
             self, so calls chain.
         """
-        source = self._source(data, "Estimator.train")
+        source = self._check_labels(self._source(data, "Estimator.train"), "Estimator.train")
         validation = (
             self._source(validation_data, "Estimator.train(validation_data)") if validation_data is not None else None
         )
@@ -253,6 +296,10 @@ class Estimator:
                 features.adapt(source if isinstance(source, tf.data.Dataset) else source[0])
             self._build(features)
             self._save_definition()
+        resuming = self.trained or (self.model_dir and os.path.exists(self._path("backup")))
+        if self.warm_start_from is not None and not resuming:
+            warm_start_source, pattern = self.warm_start_from
+            warm_start(self.model, warm_start_source, variables=pattern)
         train_ds = self._dataset(source, batch_size, shuffle=True)
         if steps is not None:
             # A finite dataset, not `steps_per_epoch`: Keras would run whole `steps_per_execution` blocks past it.
@@ -284,16 +331,49 @@ class Estimator:
         return self
 
     def evaluate(self, data, *, batch_size: int = 512, name: str = "eval") -> dict:
-        """Metrics over all of `data`, under `tf.estimator`'s names; saved to `model_dir/eval/metrics.json`."""
+        """Metrics over all of `data`, under `tf.estimator`'s names, and a report a person can read.
+
+        Returns `loss` and `average_loss` (the mean loss per example), the head's metrics (a binary classifier's
+        `accuracy`, `precision`, `recall`, `auc`, `auc_precision_recall`; a regressor's `rmse` and `mae`) and, for
+        binary classifiers and regressors, `prediction/mean` and `label/mean`. With a `model_dir`, writes
+        `eval/metrics.json`, `eval/report.json` (`tfkit.evaluation`'s report: confusion matrix, calibration,
+        residual quantiles...) and its PNG plots to `model_dir/eval/`. The report and plots leave out example
+        weights.
+        """
         self._require_model("evaluate")
         source = self._source(data, "Estimator.evaluate")
+        dataset = self._dataset(source, batch_size, shuffle=False)
         _, core = split(self.model)
-        results = core.evaluate(self._dataset(source, batch_size, shuffle=False), return_dict=True, verbose=0)
+        results = core.evaluate(dataset, return_dict=True, verbose=0)
         metrics = {key: float(value) for key, value in results.items()}
         metrics["average_loss"] = metrics["loss"]
+        labels = np.concatenate([np.asarray(batch[1]) for batch in dataset.map(lambda x, y, *w: (x, y))])
+        logits = core.predict(dataset.map(lambda x, *rest: x), verbose=0)
+        report, plots = self._report(labels, logits)
+        metrics.update({key: report[key] for key in ("prediction/mean", "label/mean") if key in report})
         if self.model_dir:
-            write_json(self._path("eval", "metrics.json"), {"name": name, "metrics": metrics})
+            folder = self._path("eval")
+            write_json(os.path.join(folder, "metrics.json"), {"name": name, "metrics": metrics})
+            write_json(os.path.join(folder, "report.json"), {"name": name, "report": report})
+            if plots is not None:
+                plots(folder)
         return metrics
+
+    def _report(self, labels, logits) -> tuple:
+        """`(report, write_plots or None)` from `tfkit.evaluation` for this head's kind of output."""
+        outputs = {key: keras.ops.convert_to_numpy(value) for key, value in self.head.predictions(logits).items()}
+        if isinstance(self.head, tfheads.BinaryHead):
+            positive = outputs["probabilities"][:, 1]
+            report = evaluation.binary_report(labels, positive, threshold=self.head.threshold)
+            return report, lambda folder: evaluation.write_binary_plots(labels, positive, folder)
+        if isinstance(self.head, tfheads.RegressionHead) and self.head.units == 1:
+            predictions = outputs["predictions"]
+            report = evaluation.regression_report(labels, predictions)
+            return report, lambda folder: evaluation.write_regression_plots(labels, predictions, folder)
+        if "class_ids" in outputs and labels.ndim <= 2 and labels.size == len(outputs["class_ids"]):
+            num_classes = self.head.units
+            return {"confusion_matrix": evaluation.confusion_matrix(labels, outputs["class_ids"], num_classes)}, None
+        return {}, None
 
     def predict_batch(self, data, *, batch_size: int = 512) -> dict:
         """The head's predictions for all of `data`, as arrays: `{"predictions": [n]}` for a regressor."""

@@ -1,9 +1,13 @@
-"""The config-driven job behind `tfkit train`: train, evaluate on the test split, export."""
+"""The config-driven jobs behind `tfkit train`, `evaluate`, `predict` and `export`."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from tfkit.config import PipelineConfig
+from tfkit.data import CsvFiles
 from tfkit.estimator import Estimator
+from tfkit.models import linear_columns, wide_and_deep_optimizer
 
 _ESTIMATOR_OPTIONS = ("model_dir", "learning_rate", "optimizer", "steps_per_execution", "jit_compile", "seed")
 
@@ -11,14 +15,19 @@ _ESTIMATOR_OPTIONS = ("model_dir", "learning_rate", "optimizer", "steps_per_exec
 def make_estimator(config: PipelineConfig) -> Estimator:
     """The Estimator a config describes."""
     options = {key: config.training[key] for key in _ESTIMATOR_OPTIONS if key in config.training}
-    return Estimator(
-        [config.columns[name] for name in config.features],
-        config.head,
-        label=config.label,
-        model=config.model,
-        model_params=config.model_params,
-        **options,
-    )
+    columns = [config.columns[name] for name in config.features]
+    params = dict(config.model_params)
+    if config.model == "linear":
+        columns = linear_columns(columns)
+    if config.model == "wide_and_deep":
+        # As tfkit.DNNLinearCombinedClassifier: categorical wide columns, each side its own optimizer.
+        wide = linear_columns([config.columns[name] for name in config.linear_features])
+        columns = wide + columns
+        params["linear_features"] = [column.name for column in wide]
+        options["optimizer"] = wide_and_deep_optimizer(
+            params.pop("linear_optimizer", "ftrl"), params.pop("dnn_optimizer", "adam")
+        )
+    return Estimator(columns, config.head, label=config.label, model=config.model, model_params=params, **options)
 
 
 def train(config: PipelineConfig, *, verbose="auto") -> dict:
@@ -30,18 +39,60 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
     estimator = make_estimator(config)
     batch_size = config.training.get("batch_size", 512)
     estimator.train(
-        config.data_path("train"),
+        config.data_source("train"),
         epochs=config.training.get("epochs", 1),
         batch_size=batch_size,
-        validation_data=config.data_path("eval"),
+        validation_data=config.data_source("eval"),
         early_stopping_patience=config.training.get("early_stopping_patience") if config.eval else None,
         verbose=verbose,
     )
     result = {"estimator": estimator, "eval_metrics": None, "test_metrics": None, "export_path": None}
     if config.eval:
-        result["eval_metrics"] = estimator.evaluate(config.data_path("eval"), batch_size=batch_size, name="eval")
+        result["eval_metrics"] = estimator.evaluate(config.data_source("eval"), batch_size=batch_size, name="eval")
     if config.test:
-        result["test_metrics"] = estimator.evaluate(config.data_path("test"), batch_size=batch_size, name="test")
+        result["test_metrics"] = estimator.evaluate(config.data_source("test"), batch_size=batch_size, name="test")
     if config.export_dir:
         result["export_path"] = estimator.export_saved_model(config.export_dir)
     return result
+
+
+def _trained(config: PipelineConfig) -> Estimator:
+    estimator = make_estimator(config)
+    if not estimator.trained:
+        raise ValueError(
+            f"tfkit: `model_dir` {config.training.get('model_dir')!r} holds no trained model. Run `tfkit train "
+            f"{config.path}` first, or pass --model-dir of a trained model."
+        )
+    return estimator
+
+
+def evaluate(config: PipelineConfig, split: str = "test") -> dict:
+    """Evaluates the model trained in `model_dir` on `split` (`"train"`, `"eval"` or `"test"`); with the
+    report and plots written to `model_dir/eval/`."""
+    source = config.data_source(split)
+    if source is None:
+        raise ValueError(f'{config.path}: [data] has no `{split}` split to evaluate on. Add `{split} = "..."`.')
+    return _trained(config).evaluate(source, batch_size=config.training.get("batch_size", 512), name=split)
+
+
+def predict(config: PipelineConfig, input_path: str, output_path: str) -> int:
+    """Writes the predictions for the rows of the CSV file `input_path` to the CSV file `output_path`: the
+    head's outputs, one column each (`probabilities_0`... for vectors). Returns the number of rows."""
+    source = CsvFiles(input_path, **config.csv_options) if config.csv_options else input_path
+    outputs = _trained(config).predict_batch(source, batch_size=config.training.get("batch_size", 512))
+    table = {}
+    for key, values in outputs.items():
+        if values.ndim == 1:
+            table[key] = [v.decode() if isinstance(v, bytes) else v for v in values.tolist()]
+        else:
+            table.update({f"{key}_{i}": values[:, i] for i in range(values.shape[1])})
+    frame = pd.DataFrame(table)
+    frame.to_csv(output_path, index=False)
+    return len(frame)
+
+
+def export(config: PipelineConfig) -> str:
+    """Exports the model trained in `model_dir` to `[export] dir`; returns the version's path."""
+    if not config.export_dir:
+        raise ValueError(f"{config.path}: [export] needs `dir`, or pass --export-dir.")
+    return _trained(config).export_saved_model(config.export_dir)

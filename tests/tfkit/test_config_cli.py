@@ -67,7 +67,7 @@ def _config(tmp_path, **replace):
 def test_example_config_builds_the_course_columns():
     config = load_config(EXAMPLE, environ={})
     trip = config.columns["trip"]
-    assert isinstance(trip, fc.CrossedColumn) and trip.num_bins == 4096
+    assert isinstance(trip, fc.CrossedColumn) and trip.num_bins == 256
     assert [k.name for k in trip.keys] == ["pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon"]
     assert config.columns["day_hour_embedding"].resolved_dimension == 4  # 168 ** 0.25 = 3.6 -> 4
     assert config.data_dir == os.path.join("..", "shared", "data")

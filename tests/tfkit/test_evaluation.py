@@ -47,7 +47,7 @@ def test_choose_threshold_by_hand():
     assert evaluation.choose_threshold(labels, scores, target="recall", value=1.0) == 0.3
     # F1 at 0.7: p=1, r=2/3 -> 0.8; at 0.3: p=3/4, r=1 -> 0.857 (best)
     assert evaluation.choose_threshold(labels, scores, target="f1") == 0.3
-    with pytest.raises(ValueError, match="no threshold reaches precision >= 1.0"):
+    with pytest.raises(ValueError, match=r"no threshold reaches precision >= 1\.0"):
         evaluation.choose_threshold([1, 0], [0.2, 0.9], target="precision", value=1.0)
 
 

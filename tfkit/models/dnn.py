@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import keras
 
+from tfkit.layers.dropout import check_rate
 from tfkit.models.assembly import as_feature_layer, assemble
+from tfkit.models.head_model import HeadModel
 
 
 def _check_hidden_units(hidden_units) -> tuple:
@@ -17,22 +19,35 @@ def _check_hidden_units(hidden_units) -> tuple:
     return units
 
 
-def check_dropout(where: str, dropout) -> float | None:
-    """`dropout` is the probability of DROPPING a unit (Keras's meaning), not tf.compat.v1's keep_prob."""
-    if dropout is None:
-        return None
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(
-            f"{where}: `dropout` must be the probability of dropping a unit, in [0, 1). Received: dropout={dropout!r}. "
-            "If you meant a keep probability p (tf.compat.v1.nn.dropout's keep_prob), pass 1 - p."
-        )
-    return float(dropout) or None
+def dnn_body(inputs: dict, encoder, hidden_units, *, activation="relu", dropout=None, batch_norm=False, name="dnn"):
+    """The hidden layers over `encoder(inputs)`, as a model from preprocessed `inputs` to the last activations."""
+    units = _check_hidden_units(hidden_units)
+    rate = None if dropout is None else check_rate("tfkit.models.dnn", dropout, "dropout")
+    hidden = encoder(inputs)
+    for i, width in enumerate(units):
+        hidden = keras.layers.Dense(width, activation=activation, name=f"hidden_{i}")(hidden)
+        if batch_norm:
+            hidden = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(hidden)
+        if rate:
+            hidden = keras.layers.Dropout(rate, name=f"dropout_{i}")(hidden)
+    return keras.Model(inputs, hidden, name=f"{name}_body")
 
 
 def dnn(
-    features, head, hidden_units=(64, 32, 16), *, activation="relu", dropout=None, batch_norm=False, name="dnn"
+    features,
+    head,
+    hidden_units=(64, 32, 16),
+    *,
+    activation="relu",
+    dropout=None,
+    batch_norm=False,
+    gradient_clip_norm=None,
+    name="dnn",
 ) -> keras.Model:
     """A DNN from raw features to the head's outputs.
+
+    The model is `core(preprocessor(raw))`, where the core is a `HeadModel(body, head)`: Keras trains the core
+    with the head's loss (see `tfkit.models.split`).
 
     Args:
         features: an adapted `FeatureLayer`, or a list of columns that need no adapting.
@@ -41,6 +56,7 @@ def dnn(
         activation: the hidden layers' activation.
         dropout: probability of dropping a unit after each hidden layer.
         batch_norm: add batch normalization after each hidden layer.
+        gradient_clip_norm: clip the gradients to this global norm while training.
 
     >>> from feature_columns import NumericColumn
     >>> from tfkit.heads import RegressionHead
@@ -50,15 +66,9 @@ def dnn(
     TensorShape([2, 1])
     """
     features = as_feature_layer("tfkit.models.dnn", features)
-    units = _check_hidden_units(hidden_units)
-    rate = check_dropout("tfkit.models.dnn", dropout)
     inputs = features.preprocessed_inputs()
-    hidden = features.encoder(inputs)
-    for i, width in enumerate(units):
-        hidden = keras.layers.Dense(width, activation=activation, name=f"hidden_{i}")(hidden)
-        if batch_norm:
-            hidden = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(hidden)
-        if rate:
-            hidden = keras.layers.Dropout(rate, name=f"dropout_{i}")(hidden)
-    core = keras.Model(inputs, head(hidden), name=f"{name}_core")
+    body = dnn_body(
+        inputs, features.encoder, hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm, name=name
+    )
+    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
     return assemble(features, core, name=name)

@@ -1,0 +1,108 @@
+import keras
+import numpy as np
+import pytest
+
+from feature_columns import EmbeddingColumn, HashedColumn, NumericColumn
+from tfkit.heads import BinaryHead, MultiClassHead
+from tfkit.models import BUILDERS, cnn, dnn, linear, linear_columns, split, wide_and_deep, wide_and_deep_optimizer
+
+WIDE = [HashedColumn("h", num_bins=4), NumericColumn("x")]
+DEEP = [EmbeddingColumn(HashedColumn("g", num_bins=5), dimension=2), NumericColumn("z")]
+RNG = np.random.default_rng(0)
+DATA = {
+    "h": np.array(["a", "b", "c", "a", "d", "e"]),
+    "x": RNG.normal(size=6).astype("float32"),
+    "g": np.array(["p", "q", "r", "s", "t", "p"]),
+    "z": RNG.normal(size=6).astype("float32"),
+}
+
+
+def _randomize(model):
+    for variable in model.weights:
+        variable.assign(RNG.normal(size=variable.shape).astype("float32"))
+
+
+def test_the_builders_are_registered():
+    assert {"cnn", "dnn", "linear", "wide_and_deep"} <= set(BUILDERS)
+
+
+def test_linear_logits_sum_the_ids_weights_and_the_weighted_values():
+    model = linear(WIDE, BinaryHead())
+    _, core = split(model)
+    _randomize(core)
+    (table,) = [v for v in core.weights if "h_linear" in v.path]
+    kernel, bias = core.head.projection.get_weights()
+    ids = split(model)[0]({"h": DATA["h"], "x": DATA["x"]})["h_linear"].numpy().ravel()
+    # logits = w_h * table[id] + w_x * x + b: one looked-up weight per categorical column, no one-hot matrix
+    expected = kernel[0, 0] * table.numpy()[ids, 0] + kernel[1, 0] * DATA["x"] + bias[0]
+    np.testing.assert_allclose(model({"h": DATA["h"], "x": DATA["x"]}).numpy().ravel(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("head", [BinaryHead, lambda: MultiClassHead(3)])
+def test_wide_and_deep_logits_equal_linear_plus_dnn_logits_with_the_same_weights(head):
+    wide, deep = linear_columns(WIDE), DEEP
+    combined = wide_and_deep(wide + deep, head(), [c.name for c in wide], hidden_units=[3])
+    alone_linear, alone_dnn = linear(wide, head()), dnn(deep, head(), hidden_units=[3])
+    for model in (alone_linear, alone_dnn):
+        _randomize(split(model)[1])
+    _, core = split(combined)
+    core.body.get_layer("linear_body").set_weights(split(alone_linear)[1].body.get_weights())
+    core.body.get_layer("dnn_body").set_weights(split(alone_dnn)[1].body.get_weights())
+    (linear_kernel, linear_bias), (dnn_kernel, dnn_bias) = (
+        split(model)[1].head.projection.get_weights() for model in (alone_linear, alone_dnn)
+    )
+    # [h_l, h_d] @ [[W_l], [W_d]] + (b_l + b_d) = (h_l W_l + b_l) + (h_d W_d + b_d)
+    core.head.projection.set_weights([np.concatenate([linear_kernel, dnn_kernel]), linear_bias + dnn_bias])
+    expected = alone_linear({k: DATA[k] for k in ("h", "x")}) + alone_dnn({k: DATA[k] for k in ("g", "z")})
+    np.testing.assert_allclose(combined(DATA).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_wide_and_deep_optimizer_trains_the_linear_side_with_ftrl_and_the_rest_with_adam():
+    wide = linear_columns(WIDE)
+    model = wide_and_deep(wide + DEEP, BinaryHead(), [c.name for c in wide], hidden_units=[3])
+    _, core = split(model)
+    optimizer = wide_and_deep_optimizer()
+    core.compile(optimizer=optimizer)
+    before = {v.path: v.numpy().copy() for v in core.trainable_variables}
+    labels = np.array([0, 1, 0, 1, 1, 0], "float32")
+    core.fit(split(model)[0](DATA), labels, epochs=1, verbose=0)
+    chosen = {v.path: type(optimizer._optimizer_map[v.path]).__name__ for v in core.trainable_variables}
+    assert {chosen[p] for p in chosen if "_linear/" in p} == {"Ftrl"}
+    assert {chosen[p] for p in chosen if "_linear/" not in p} == {"Adam"}
+    assert all(not np.array_equal(before[v.path], v.numpy()) for v in core.trainable_variables if "logits" in v.path)
+
+
+def test_wide_and_deep_needs_linear_features_that_name_some_columns():
+    wide = linear_columns(WIDE)
+    with pytest.raises(
+        ValueError, match=r"`linear_features` must name some, not all.*Received: linear_features=\['nope'\]"
+    ):
+        wide_and_deep(wide + DEEP, BinaryHead(), ["nope"])
+
+
+def test_builders_train_under_keras():
+    for model in (linear(WIDE, BinaryHead()), wide_and_deep(linear_columns(WIDE) + DEEP, BinaryHead(), ["h_linear"])):
+        _, core = split(model)
+        core.compile(optimizer=keras.optimizers.Adam(0.1))
+        history = core.fit(split(model)[0](DATA), np.array([0, 1, 0, 1, 1, 0], "float32"), epochs=5, verbose=0)
+        assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_cnn_stacks_the_course_layers_and_learns_where_the_bright_half_is():
+    model = cnn([NumericColumn("pixels", shape=(6, 6, 1))], BinaryHead(), (6, 6, 1), filters=4, dense_units=8)
+    _, core = split(model)
+    kinds = [type(layer).__name__ for layer in core.body.layers[2:]]
+    assert kinds == ["Reshape", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Dropout"]
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 0.5, size=(256, 6, 6, 1)).astype("float32")
+    labels = rng.integers(0, 2, 256)
+    images[labels == 1, :, 3:] += 0.5  # class 1: the right half is bright
+    core.compile(optimizer=keras.optimizers.Adam(0.01))
+    features = split(model)[0]({"pixels": images})
+    core.fit(features, labels.astype("float32"), epochs=20, batch_size=32, verbose=0)
+    assert core.evaluate(features, labels.astype("float32"), return_dict=True, verbose=0)["accuracy"] > 0.95
+
+
+def test_cnn_needs_an_image_shape_that_holds_the_features():
+    with pytest.raises(ValueError, match=r"`image_shape` must be \(height, width, channels\) holding the features' 36"):
+        cnn([NumericColumn("pixels", shape=(6, 6, 1))], BinaryHead(), (5, 5, 1))

@@ -1,0 +1,73 @@
+"""`cnn`: the course's small convolutional network, for image features."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from tfkit.layers.dropout import check_rate
+from tfkit.models.assembly import as_feature_layer, assemble
+from tfkit.models.head_model import HeadModel
+
+WHERE = "tfkit.models.cnn"
+
+
+def cnn(
+    features,
+    head,
+    image_shape,
+    *,
+    filters=32,
+    kernel_size=3,
+    pool_size=2,
+    dropout=0.25,
+    dense_units=128,
+    dense_dropout=0.5,
+    gradient_clip_norm=None,
+    name="cnn",
+) -> keras.Model:
+    """Conv2D -> MaxPooling2D -> Dropout -> Flatten -> Dense -> Dropout -> head, over image features.
+
+    The feature layer's dense output (e.g. one `NumericColumn("pixels", shape=(28, 28, 1))`, flattened) is
+    reshaped to `image_shape` first.
+
+    Args:
+        features: an adapted `FeatureLayer`, or a list of columns that need no adapting.
+        head: a tfkit head, e.g. `MultiClassHead(10)`.
+        image_shape: `(height, width, channels)`; their product must be the features' width.
+        filters, kernel_size: the convolution's (ReLU).
+        pool_size: the max pooling's window.
+        dropout: probability of dropping a unit after pooling; `dense_dropout` after the dense layer.
+        dense_units: the dense layer's units (ReLU).
+        gradient_clip_norm: clip the gradients to this global norm while training.
+
+    >>> import numpy as np
+    >>> from feature_columns import NumericColumn
+    >>> from tfkit.heads import MultiClassHead
+    >>> model = cnn([NumericColumn("pixels", shape=(8, 8, 1))], MultiClassHead(3), (8, 8, 1), dense_units=4)
+    >>> model({"pixels": np.zeros((2, 8, 8, 1), "float32")}).shape
+    TensorShape([2, 3])
+    """
+    features = as_feature_layer(WHERE, features)
+    shape = tuple(image_shape) if isinstance(image_shape, (list, tuple)) else ()
+    if len(shape) != 3 or math.prod(shape) != features.output_dim:
+        raise ValueError(
+            f"{WHERE}: `image_shape` must be (height, width, channels) holding the features' "
+            f"{features.output_dim} values. Received: image_shape={image_shape!r}."
+        )
+    rates = [None if rate is None else check_rate(WHERE, rate, arg) for arg, rate in
+             (("dropout", dropout), ("dense_dropout", dense_dropout))]  # fmt: skip
+    inputs = features.preprocessed_inputs()
+    hidden = keras.layers.Reshape(shape, name="image")(features.encoder(inputs))
+    hidden = keras.layers.Conv2D(filters, kernel_size, activation="relu", name="conv")(hidden)
+    hidden = keras.layers.MaxPooling2D(pool_size, name="pool")(hidden)
+    if rates[0]:
+        hidden = keras.layers.Dropout(rates[0], name="dropout")(hidden)
+    hidden = keras.layers.Flatten(name="flatten")(hidden)
+    hidden = keras.layers.Dense(dense_units, activation="relu", name="dense")(hidden)
+    if rates[1]:
+        hidden = keras.layers.Dropout(rates[1], name="dense_dropout")(hidden)
+    body = keras.Model(inputs, hidden, name=f"{name}_body")
+    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
+    return assemble(features, core, name=name)

@@ -1,0 +1,62 @@
+"""`linear`: a linear model that looks up one weight per id instead of multiplying one-hot matrices."""
+
+from __future__ import annotations
+
+import keras
+
+import feature_columns as fc
+from feature_columns.specs import DENSE_TYPES
+from tfkit.models.assembly import as_feature_layer, assemble
+from tfkit.models.head_model import HeadModel
+
+# Names the tables of a linear model's weights, which `wide_and_deep_optimizer` finds by it.
+LINEAR_SUFFIX = "_linear"
+
+
+def linear_columns(columns) -> list:
+    """The columns of a linear model: each categorical column becomes a 1-wide, zero-initialised embedding whose
+    ids' weights are summed (`combiner="sum"`), named `<column>_linear`; dense columns stay as they are.
+
+    >>> [c.name for c in linear_columns([fc.NumericColumn("x"), fc.HashedColumn("h", num_bins=8)])]
+    ['x', 'h_linear']
+    """
+    return [
+        column
+        if isinstance(column, DENSE_TYPES)
+        else fc.EmbeddingColumn(
+            column, dimension=1, combiner="sum", initializer="zeros", name=f"{column.name}{LINEAR_SUFFIX}"
+        )
+        for column in columns
+    ]
+
+
+def linear_body(inputs: dict, encoder, name: str = "linear") -> keras.Model:
+    """Preprocessed `inputs` -> one value per column (summed id weights, or the numeric value), `[batch, n]`."""
+    return keras.Model(inputs, encoder(inputs), name=f"{name}_body")
+
+
+def linear(features, head, *, gradient_clip_norm=None, name="linear") -> keras.Model:
+    """A linear model from raw features to the head's outputs.
+
+    Each categorical column contributes the sum of its ids' weights (a lookup, never a one-hot matrix), each
+    numeric column its value; the head's projection weighs and adds them, so `logits = sum_i w_i x_i + b`.
+
+    Args:
+        features: an adapted `FeatureLayer` over `linear_columns(...)`, or a list of columns that need no
+            adapting (categorical columns are passed through `linear_columns`).
+        head: a tfkit head, e.g. `BinaryHead()`.
+        gradient_clip_norm: clip the gradients to this global norm while training.
+
+    >>> import numpy as np
+    >>> from feature_columns import NumericColumn, HashedColumn
+    >>> from tfkit.heads import BinaryHead
+    >>> model = linear([NumericColumn("x"), HashedColumn("h", num_bins=8)], BinaryHead())
+    >>> model({"x": np.array([1.0, 2.0]), "h": np.array(["a", "b"])}).shape
+    TensorShape([2, 1])
+    """
+    if not isinstance(features, fc.FeatureLayer):
+        features = linear_columns(features)
+    features = as_feature_layer("tfkit.models.linear", features)
+    body = linear_body(features.preprocessed_inputs(), features.encoder, name)
+    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
+    return assemble(features, core, name=name)
