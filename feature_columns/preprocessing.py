@@ -259,7 +259,7 @@ class FeaturePreprocessor(keras.layers.Layer):
                 outputs[key] = self.ids(categorical, features)
                 if isinstance(categorical, fc.WeightedCategoricalColumn):
                     outputs[weights_key(key)] = _weights(categorical, features, outputs[key])
-        return outputs
+        return dict(sorted(outputs.items()))  # the key order of the model's preprocessed `Input`s
 
     def ids(self, column, features) -> tf.Tensor:
         """A categorical column's int64 ids, `[batch, n]`, with -1 where an example has no value."""

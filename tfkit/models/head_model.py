@@ -7,6 +7,8 @@ activations to `head.compute_loss(..., training=True)`; evaluation and predictio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import keras
 import tensorflow as tf
 
@@ -66,6 +68,10 @@ class HeadModel(keras.Model):
             self.head.build(self.body.compute_output_shape(input_shape))
 
     def call(self, inputs, training=False):
+        if isinstance(inputs, Mapping):
+            # A plain dict: inside exported functions TensorFlow hands over its tracking wrapper, which Keras's
+            # structure check would report as a mismatch.
+            inputs = dict(inputs)
         return self.head(self.body(inputs, training=training))
 
     @property
