@@ -728,6 +728,12 @@ def _check_embedding_args(where: str, spec: Any, categoricals: tuple) -> None:
             f"{where}: `max_norm` must be a positive number or None. Received: max_norm={spec.max_norm!r}."
         )
     _check_bool(where, "trainable", spec.trainable)
+    if spec.pretrained is not None and not isinstance(spec.pretrained, PretrainedSource):
+        raise TypeError(
+            f"{where}: `pretrained` must be a PretrainedCheckpoint, PretrainedModel or PretrainedMatrix "
+            f"(from feature_columns), or None. Received: pretrained={spec.pretrained!r} "
+            f"(of type {type(spec.pretrained).__name__})."
+        )
 
 
 @_column
@@ -766,12 +772,6 @@ class EmbeddingColumn(_Serializable):
         where = f"EmbeddingColumn({getattr(self.categorical_column, 'name', self.categorical_column)!r})"
         _check_categorical(where, self.categorical_column)
         _check_embedding_args(where, self, (self.categorical_column,))
-        if self.pretrained is not None and not isinstance(self.pretrained, PretrainedSource):
-            raise TypeError(
-                f"{where}: `pretrained` must be a PretrainedCheckpoint, PretrainedModel or PretrainedMatrix "
-                f"(from feature_columns), or None. Received: pretrained={self.pretrained!r} "
-                f"(of type {type(self.pretrained).__name__})."
-            )
         _freeze(self, name=self.name or f"{self.categorical_column.name}_embedding")
 
     @property
@@ -797,12 +797,26 @@ class SharedEmbeddingColumns(_Serializable):
     """One embedding table looked up by several categorical columns; their vectors are concatenated in order.
 
     For features that share a vocabulary, such as a watched and a recommended video id: each is learned
-    from both. The columns must have the same `num_buckets`.
+    from both. The columns must have the same `num_buckets`. `split()` gives one column per categorical
+    column instead (`SharedEmbeddingColumn`, the form `tf.feature_column.shared_embeddings` returned), to
+    place each anywhere among a `FeatureLayer`'s columns; they still look up this one table.
+
+    Args:
+        categorical_columns: the ids to embed, two or more, with the same `num_buckets`.
+        dimension, combiner, initializer, max_norm, trainable: as for `EmbeddingColumn`.
+        name: the table's name; defaults to the columns' names joined, then `_shared_embedding`.
+        pretrained: where the table's initial rows come from, as for `EmbeddingColumn`: read once, when the
+            `FeatureLayer` is built, shape-checked against `(num_buckets, dimension)`, kept as loaded with
+            `trainable=False`. The columns share the table's rows but may name them differently: rows are
+            matched by token to the vocabulary of the FIRST categorical column (when it has one), so give
+            that column the vocabulary the table was trained with.
 
     >>> watched = IdentityColumn("watched", num_buckets=100)
     >>> shared = SharedEmbeddingColumns((watched, IdentityColumn("impression", num_buckets=100)), dimension=8)
     >>> shared.name, shared.output_dim
     ('watched_impression_shared_embedding', 16)
+    >>> [(column.name, column.output_dim) for column in shared.split()]
+    [('watched_shared_embedding', 8), ('impression_shared_embedding', 8)]
     """
 
     categorical_columns: tuple
@@ -812,6 +826,7 @@ class SharedEmbeddingColumns(_Serializable):
     max_norm: float | None = None
     trainable: bool = True
     name: str | None = None
+    pretrained: PretrainedSource | None = None
 
     def __post_init__(self):
         where = "SharedEmbeddingColumns"
@@ -853,8 +868,80 @@ class SharedEmbeddingColumns(_Serializable):
 
     @property
     def output_dim(self) -> int:
-        widths = [1 if self.combiner is not None else c.id_width for c in self.categorical_columns]
-        return self.resolved_dimension * sum(widths)
+        return sum(column.output_dim for column in self.split())
+
+    def split(self) -> tuple:
+        """One `SharedEmbeddingColumn` per categorical column, in order, each looking up this table."""
+        return tuple(SharedEmbeddingColumn(self, index) for index in range(len(self.categorical_columns)))
+
+
+@_column
+class SharedEmbeddingColumn(_Serializable):
+    """One categorical column's embedding, looked up in the table of a `SharedEmbeddingColumns`.
+
+    `SharedEmbeddingColumns.split()` makes them, one per categorical column, as
+    `tf.feature_column.shared_embeddings` did. Each may go anywhere among a `FeatureLayer`'s columns; the
+    `FeatureLayer` creates the table once, named after `shared`, however many of its columns it holds, and uses
+    `shared`'s `dimension`, `combiner`, `max_norm`, `trainable` and `pretrained` for all of them.
+
+    Args:
+        shared: the `SharedEmbeddingColumns` whose table is looked up.
+        index: which of `shared.categorical_columns` this column embeds.
+        name: defaults to `<categorical column name>_shared_embedding`, tf.feature_column's name.
+
+    >>> day = IdentityColumn("pickup_day", num_buckets=7)
+    >>> pickup, dropoff = SharedEmbeddingColumns((day, IdentityColumn("dropoff_day", 7)), dimension=2).split()
+    >>> dropoff.name, dropoff.categorical_column.key, dropoff.shared.name
+    ('dropoff_day_shared_embedding', 'dropoff_day', 'pickup_day_dropoff_day_shared_embedding')
+    """
+
+    shared: Any
+    index: int
+    name: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.shared, SharedEmbeddingColumns):
+            raise TypeError(
+                f"SharedEmbeddingColumn: `shared` must be a SharedEmbeddingColumns. Received: shared={self.shared!r} "
+                f"(of type {type(self.shared).__name__}). Make the columns with `SharedEmbeddingColumns(...).split()`."
+            )
+        where = f"SharedEmbeddingColumn({self.shared.name!r})"
+        count = len(self.shared.categorical_columns)
+        if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index < count:
+            raise ValueError(
+                f"{where}: `index` must be an integer in [0, {count}), a position in "
+                f"`shared.categorical_columns`. Received: index={self.index!r}."
+            )
+        _freeze(self, name=self.name or f"{self.categorical_column.name}_shared_embedding")
+
+    @property
+    def categorical_column(self):
+        return self.shared.categorical_columns[self.index]
+
+    @property
+    def input_keys(self) -> tuple:
+        return self.categorical_column.input_keys
+
+    @property
+    def needs_adapt(self) -> bool:
+        return self.categorical_column.needs_adapt
+
+    @property
+    def combiner(self) -> str | None:
+        return self.shared.combiner
+
+    @property
+    def max_norm(self) -> float | None:
+        return self.shared.max_norm
+
+    @property
+    def resolved_dimension(self) -> int:
+        return self.shared.resolved_dimension
+
+    @property
+    def output_dim(self) -> int:
+        width = self.categorical_column.id_width if self.combiner is None else 1
+        return self.resolved_dimension * width
 
 
 @_column
@@ -886,4 +973,11 @@ class IndicatorColumn(_Serializable):
         return self.categorical_column.num_buckets
 
 
-DENSE_TYPES = (NumericColumn, DistanceColumn, EmbeddingColumn, SharedEmbeddingColumns, IndicatorColumn)
+DENSE_TYPES = (
+    NumericColumn,
+    DistanceColumn,
+    EmbeddingColumn,
+    SharedEmbeddingColumns,
+    SharedEmbeddingColumn,
+    IndicatorColumn,
+)

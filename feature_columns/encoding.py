@@ -11,9 +11,7 @@ from keras import ops
 from feature_columns import columns as fc
 from feature_columns.preprocessing import FeaturePreprocessor, resolve_state
 from feature_columns.remap import row_keys, vocabulary_ready
-from feature_columns.specs import check_columns, id_slots, weights_key
-
-EMBEDDING_TYPES = (fc.EmbeddingColumn, fc.SharedEmbeddingColumns)
+from feature_columns.specs import check_columns, id_slots, table_owner, weights_key
 
 
 def _embedding_initializer(column):
@@ -22,16 +20,48 @@ def _embedding_initializer(column):
     return keras.initializers.TruncatedNormal(stddev=column.resolved_dimension**-0.5)
 
 
-def _table_size(column) -> int:
-    if isinstance(column, fc.SharedEmbeddingColumns):
-        return column.num_buckets
-    return column.categorical_column.num_buckets
+def table_owners(columns) -> list:
+    """The specs that own the columns' embedding tables, each once, in first-use order (see `table_owner`)."""
+    return list(dict.fromkeys(owner for owner in map(table_owner, columns) if owner is not None))
+
+
+def rows_column(owner):
+    """The categorical column whose ids (and vocabulary) name the rows of `owner`'s table: a shared table's
+    first categorical column, as `SharedEmbeddingColumns` documents."""
+    if isinstance(owner, fc.SharedEmbeddingColumns):
+        return owner.categorical_columns[0]
+    return owner.categorical_column
+
+
+def _as_embedding_column(owner) -> fc.EmbeddingColumn:
+    """`owner` as the `EmbeddingColumn` a pretrained source fits rows to: its name and `rows_column` are what
+    the sources read, so a shared table is loaded exactly as an embedding of its first column would be."""
+    if isinstance(owner, fc.EmbeddingColumn):
+        return owner
+    return fc.EmbeddingColumn(
+        rows_column(owner), owner.resolved_dimension, name=owner.name, pretrained=owner.pretrained
+    )
 
 
 def _clip_norm(vectors, max_norm: float):
     """Scales vectors longer than `max_norm` down to it, at lookup time (as `tf.nn.embedding_lookup`)."""
     norms = ops.sqrt(ops.sum(ops.square(vectors), axis=-1, keepdims=True))
     return vectors * ops.minimum(1.0, max_norm / ops.maximum(norms, 1e-12))
+
+
+def _counts(ids, weights, width: int):
+    """`[batch, width]` sums of `weights` per id: one-hot, multi-hot counts or summed weights.
+
+    Static shapes throughout: `bincount`'s data-dependent width makes XLA compile the training step again for
+    every batch. One id per example is a weighted one-hot; several are one scatter-add, as a one-hot row per id
+    would cost n times the memory.
+    """
+    if ids.shape[1] == 1:
+        return ops.one_hot(ids[:, 0], width) * weights
+    batch, slots = ops.shape(ids)[0], ops.shape(ids)[1]
+    rows = ops.repeat(ops.arange(batch, dtype=ids.dtype), slots)
+    indices = ops.stack([rows, ops.reshape(ids, (-1,))], axis=1)
+    return ops.scatter(indices, ops.reshape(weights, (-1,)), (batch, width))
 
 
 def combine(vectors, weights, combiner: str | None):
@@ -71,6 +101,8 @@ class FeatureEncoder(keras.layers.Layer):
         state: the preprocessor's state; it holds the vocabularies that pretrained tables are matched to.
         read_pretrained: read the `pretrained` sources of embedding columns now, or (for a learned vocabulary)
             in `load_pretrained` after adapt. A reloaded layer passes False: its saved weights hold the tables.
+        embeddings_regularizers: `{table name: Keras regularizer}`, the penalties set on tables (e.g. by
+            `tfkit.layers.l2(..., embeddings=True)`); `get_config` records them, so reloaded tables keep them.
 
     >>> import numpy as np
     >>> from feature_columns import HashedColumn, IndicatorColumn, NumericColumn
@@ -79,24 +111,27 @@ class FeatureEncoder(keras.layers.Layer):
     [[0.5, 0.0, 0.0, 1.0]]
     """
 
-    def __init__(self, columns, state=None, *, read_pretrained: bool = True, **kwargs):
+    def __init__(self, columns, state=None, *, read_pretrained: bool = True, embeddings_regularizers=None, **kwargs):
         super().__init__(**kwargs)
         self.columns = check_columns(columns)
+        regularizers = embeddings_regularizers or {}
+        # One table per owner: the columns split from one SharedEmbeddingColumns all look up the same one.
+        owners = table_owners(self.columns)
         self.embeddings = {
-            column.name: keras.layers.Embedding(
-                _table_size(column),
-                column.resolved_dimension,
-                embeddings_initializer=_embedding_initializer(column),
-                trainable=column.trainable,
-                name=column.name,
+            owner.name: keras.layers.Embedding(
+                rows_column(owner).num_buckets,
+                owner.resolved_dimension,
+                embeddings_initializer=_embedding_initializer(owner),
+                embeddings_regularizer=keras.regularizers.get(regularizers.get(owner.name)),
+                trainable=owner.trainable,
+                name=owner.name,
             )
-            for column in self.columns
-            if isinstance(column, EMBEDDING_TYPES)
+            for owner in owners
         }
         # The tables' shapes are known from the specs: create them now, so a reloaded model has them to fill.
         for embedding in self.embeddings.values():
             embedding.build()
-        pretrained = [c for c in self.columns if isinstance(c, fc.EmbeddingColumn) and c.pretrained is not None]
+        pretrained = [owner for owner in owners if owner.pretrained is not None]
         self._awaiting = pretrained if read_pretrained else []
         if self._awaiting:
             self.load_pretrained(resolve_state(self.columns, state))  # vocabulary files are read here if not given
@@ -106,22 +141,31 @@ class FeatureEncoder(keras.layers.Layer):
 
         Each source is read once: a table, once loaded, is no longer awaited.
         """
+        # A shared table follows its first column's vocabulary, whose file the layer's own columns may not read.
+        state = resolve_state(self._awaiting, state)
         awaiting = []
-        for column in self._awaiting:
-            if not vocabulary_ready(column.categorical_column, state):
-                awaiting.append(column)
+        for owner in self._awaiting:
+            if not vocabulary_ready(rows_column(owner), state):
+                awaiting.append(owner)
                 continue
-            table = self.embeddings[column.name].embeddings
-            table.assign(column.pretrained.load(column, state, ops.convert_to_numpy(table)))
+            table = self.embeddings[owner.name].embeddings
+            table.assign(owner.pretrained.load(_as_embedding_column(owner), state, ops.convert_to_numpy(table)))
         self._awaiting = awaiting
 
     def build(self, input_shape=None):
         """The embedding tables are created in `__init__`; this checks that the pretrained ones are loaded."""
         if self._awaiting:
-            names = [column.name for column in self._awaiting]
+            names = [owner.name for owner in self._awaiting]
+            shared = {o.name: rows_column(o).name for o in self._awaiting if isinstance(o, fc.SharedEmbeddingColumns)}
             raise ValueError(
                 f"FeatureEncoder: the pretrained tables of {names} are matched to vocabularies learned by adapt, "
                 "which this layer has not received. Adapt the FeatureLayer first, or pass the adapted `state`."
+                + (
+                    f" A shared table's rows follow its first categorical column ({shared}): one of the layer's "
+                    "columns must read that column for adapt to learn its vocabulary."
+                    if shared
+                    else ""
+                )
             )
 
     def call(self, preprocessed):
@@ -142,12 +186,9 @@ class FeatureEncoder(keras.layers.Layer):
                 weights = ops.cast(present, "float32")
             safe_ids = ops.where(present, ids, 0)
             if isinstance(column, fc.IndicatorColumn):
-                # One op for one-hot, multi-hot counts and summed weights; one one-hot row per id would cost n times
-                # the memory. Its width is dynamic in a graph: restore the static one.
-                counts = ops.bincount(safe_ids, weights=weights, minlength=column.output_dim)
-                parts.append(ops.reshape(counts, (-1, column.output_dim)))
+                parts.append(_counts(safe_ids, weights, column.output_dim))
                 continue
-            vectors = self.embeddings[column.name](safe_ids)
+            vectors = self.embeddings[table_owner(column).name](safe_ids)
             if column.max_norm:
                 vectors = _clip_norm(vectors, column.max_norm)
             parts.append(combine(vectors, weights, column.combiner))
@@ -161,6 +202,13 @@ class FeatureEncoder(keras.layers.Layer):
         config = super().get_config()
         # The saved weights hold the pretrained tables: a reloaded layer never reads the sources again.
         config.update(columns=[fc.serialize(c) for c in self.columns], read_pretrained=False)
+        regularizers = {
+            name: keras.regularizers.serialize(table.embeddings_regularizer)
+            for name, table in self.embeddings.items()
+            if table.embeddings_regularizer is not None
+        }
+        if regularizers:
+            config["embeddings_regularizers"] = regularizers
         return config
 
     @classmethod
@@ -174,8 +222,9 @@ class FeatureEncoder(keras.layers.Layer):
 class EmbeddingTable:
     """An embedding table of a model: its column, its variable, and what each row holds.
 
-    `keys` follows `feature_columns.remap.row_keys`; None when the rows are plain ids (no vocabulary, a shared
-    table, or a model that does not hold the vocabulary).
+    `column` owns the table (an `EmbeddingColumn` or `SharedEmbeddingColumns`). `keys` follows
+    `feature_columns.remap.row_keys` for the column that names the rows (a shared table's first categorical
+    column); None when the rows are plain ids (no vocabulary, or a model that does not hold the vocabulary).
     """
 
     column: Any
@@ -197,11 +246,8 @@ def embedding_tables(model) -> dict:
     for layer in layers:
         if not isinstance(layer, FeatureEncoder):
             continue
-        for column in layer.columns:
-            if column.name not in layer.embeddings:
-                continue
-            categorical = getattr(column, "categorical_column", None)  # None: a shared table
-            ready = categorical is not None and vocabulary_ready(categorical, state)
-            keys = row_keys(categorical, state) if ready else None
-            tables[column.name] = EmbeddingTable(column, layer.embeddings[column.name].embeddings, keys)
+        for owner in table_owners(layer.columns):
+            categorical = rows_column(owner)
+            keys = row_keys(categorical, state) if vocabulary_ready(categorical, state) else None
+            tables[owner.name] = EmbeddingTable(owner, layer.embeddings[owner.name].embeddings, keys)
     return tables

@@ -14,9 +14,10 @@ how ids map. Differences worth knowing:
   With one value per example, `""` is an ordinary value and -1 an out-of-range id (tf dropped both).
 - `input_layer` sorted columns by name; `FeatureLayer` keeps the order given.
 - Initializers are Keras initializer names, not callables; `normalizer_fn` and `hash_key` are not supported
-  and raise with what to do instead, as does `shared_embeddings(ckpt_to_load_from=...)`.
-- `embedding_column(..., ckpt_to_load_from=, tensor_name_in_ckpt=)` loads the table from a checkpoint written
-  by `tf.feature_column` (as `tf.estimator` wrote it), re-ordering a vocabulary column's rows to Keras's ids.
+  and raise with what to do instead.
+- `embedding_column` and `shared_embeddings` with `ckpt_to_load_from=, tensor_name_in_ckpt=` load the table
+  from a checkpoint written by `tf.feature_column` (as `tf.estimator` wrote it), re-ordering a vocabulary
+  column's rows to Keras's ids.
 
 >>> from feature_columns import legacy
 >>> city = legacy.categorical_column_with_vocabulary_list("city", ["nyc", "sf"], num_oov_buckets=1)
@@ -215,17 +216,6 @@ def embedding_column(
     instead (its unknown values then get a fresh row, not vocabulary[d]'s).
     """
     where = f"embedding_column({getattr(categorical_column, 'name', categorical_column)!r})"
-    pretrained = None
-    if ckpt_to_load_from is not None or tensor_name_in_ckpt is not None:
-        if ckpt_to_load_from is None or tensor_name_in_ckpt is None:
-            raise ValueError(
-                f"{where}: `ckpt_to_load_from` and `tensor_name_in_ckpt` must be given together (as in "
-                f"tf.feature_column). Received: ckpt_to_load_from={ckpt_to_load_from!r}, "
-                f"tensor_name_in_ckpt={tensor_name_in_ckpt!r}."
-            )
-        ids = getattr(categorical_column, "categorical_column", categorical_column)  # a weighted column's
-        layout = {"oov_position": "last"} if isinstance(ids, fc.VocabularyColumn) else {}
-        pretrained = PretrainedCheckpoint(str(ckpt_to_load_from), tensor_name_in_ckpt, **layout)
     return fc.EmbeddingColumn(
         categorical_column,
         dimension=dimension,
@@ -233,8 +223,24 @@ def embedding_column(
         initializer=_initializer(where, initializer),
         max_norm=max_norm,
         trainable=trainable,
-        pretrained=pretrained,
+        pretrained=_checkpoint(where, categorical_column, ckpt_to_load_from, tensor_name_in_ckpt),
     )
+
+
+def _checkpoint(where: str, categorical_column, ckpt_to_load_from, tensor_name_in_ckpt):
+    """The `PretrainedCheckpoint` for tf.feature_column's checkpoint arguments, whose table has tf's row layout
+    for `categorical_column`; None without them."""
+    if ckpt_to_load_from is None and tensor_name_in_ckpt is None:
+        return None
+    if ckpt_to_load_from is None or tensor_name_in_ckpt is None:
+        raise ValueError(
+            f"{where}: `ckpt_to_load_from` and `tensor_name_in_ckpt` must be given together (as in "
+            f"tf.feature_column). Received: ckpt_to_load_from={ckpt_to_load_from!r}, "
+            f"tensor_name_in_ckpt={tensor_name_in_ckpt!r}."
+        )
+    ids = getattr(categorical_column, "categorical_column", categorical_column)  # a weighted column's
+    layout = {"oov_position": "last"} if isinstance(ids, fc.VocabularyColumn) else {}
+    return PretrainedCheckpoint(str(ckpt_to_load_from), tensor_name_in_ckpt, **layout)
 
 
 def shared_embeddings(
@@ -249,24 +255,37 @@ def shared_embeddings(
     trainable=True,
     use_safe_embedding_lookup=True,
 ):
-    """`tf.feature_column.shared_embeddings` as one `SharedEmbeddingColumns`, returned in a list.
+    """`tf.feature_column.shared_embeddings`: one `SharedEmbeddingColumn` per categorical column, in order.
 
-    tf returned one column per categorical column; here one column outputs their embeddings concatenated in
-    the order given, so `columns + shared_embeddings(...)` works, while unpacking (`a, b = ...`) does not.
+    As in tf, `a, b = shared_embeddings([x, y], dimension=8)` works and each column may go anywhere among a
+    `FeatureLayer`'s columns; all of them look up ONE table, which the layer creates once, named
+    `shared_embedding_collection_name` (default: the categorical columns' names joined, in the order given,
+    then `_shared_embedding`; tf sorted them). Each column outputs `dimension` values per example and is named
+    `<categorical name>_shared_embedding`, as in tf. Lookups are always "safe", so `use_safe_embedding_lookup`
+    is accepted and ignored. (`SharedEmbeddingColumns(...)` itself outputs all of them concatenated.)
+
+    `ckpt_to_load_from` and `tensor_name_in_ckpt` start the table from a checkpoint written by tf.feature_column,
+    as in `embedding_column`; rows are re-ordered to Keras's ids by the FIRST categorical column's vocabulary
+    (the columns share one table, so they share its rows' meaning).
+
+    >>> watched, shown = (categorical_column_with_identity(key, 100) for key in ("watched", "shown"))
+    >>> a, b = shared_embeddings([watched, shown], dimension=8)
+    >>> b.name, b.output_dim, b.shared is a.shared
+    ('shown_shared_embedding', 8, True)
     """
     where = "shared_embeddings"
-    _checkpoint_unsupported(where, ckpt_to_load_from, tensor_name_in_ckpt)
-    return [
-        fc.SharedEmbeddingColumns(
-            tuple(categorical_columns),
-            dimension=dimension,
-            combiner=combiner,
-            initializer=_initializer(where, initializer),
-            max_norm=max_norm,
-            trainable=trainable,
-            name=shared_embedding_collection_name,
-        )
-    ]
+    columns = fc._as_tuple(where, "categorical_columns", categorical_columns)
+    shared = fc.SharedEmbeddingColumns(
+        columns,
+        dimension=dimension,
+        combiner=combiner,
+        initializer=_initializer(where, initializer),
+        max_norm=max_norm,
+        trainable=trainable,
+        name=shared_embedding_collection_name,
+        pretrained=_checkpoint(where, columns[0] if columns else None, ckpt_to_load_from, tensor_name_in_ckpt),
+    )
+    return list(shared.split())
 
 
 def weighted_categorical_column(categorical_column, weight_feature_key, dtype=tf.float32):
@@ -279,14 +298,3 @@ def make_parse_example_spec(feature_columns):
     """`tf.feature_column.make_parse_example_spec`; multivalent features parse as `tf.io.RaggedFeature` (tf used
     `VarLenFeature` for every categorical feature). `feature_columns.parse_example` applies it."""
     return parsing.make_parse_example_spec(feature_columns)
-
-
-def _checkpoint_unsupported(where: str, ckpt_to_load_from, tensor_name_in_ckpt) -> None:
-    _unsupported(
-        where,
-        "ckpt_to_load_from",
-        ckpt_to_load_from or tensor_name_in_ckpt,
-        "A shared table cannot start from a checkpoint yet: copy it into "
-        "`FeatureLayer.encoder.embeddings[name]` with `set_weights` (tf.train.load_variable(checkpoint, "
-        "tensor_name) reads it), or use one `embedding_column(..., ckpt_to_load_from=...)` per feature.",
-    )

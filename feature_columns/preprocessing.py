@@ -81,19 +81,29 @@ def raw_tensor(features, key: str, where: str, kind: str, *, pad=None, single: b
 
 
 def _require(value, ok, message: str, offending=None):
-    """`value`, once `ok` holds everywhere: a ValueError now when eager; inside a graph, a failing op."""
+    """`value`, once `ok` holds everywhere: a ValueError now when eager; inside a graph, a failing op.
+
+    `offending` is a function giving the values to show; in a graph it runs only when the check fails.
+    """
     if tf.executing_eagerly():
         if not bool(tf.reduce_all(ok)):
-            shown = "" if offending is None else f" Received: {offending.numpy().ravel()[:5].tolist()}."
+            shown = "" if offending is None else f" Received: {offending().numpy().ravel()[:5].tolist()}."
             raise ValueError(message + shown)
         return value
-    data = [message] if offending is None else [message, "Received:", offending]
-    check = tf.debugging.Assert(tf.reduce_all(ok), data, summarize=5)
-    with tf.control_dependencies([check]):
-        return tf.identity(value)
+
+    def fail():
+        data = [message] if offending is None else [message, "Received:", offending()]
+        with tf.control_dependencies([tf.debugging.Assert(False, data, summarize=5)]):
+            return tf.identity(value)
+
+    return tf.cond(tf.reduce_all(ok), lambda: value, fail)
 
 
-def _numeric_feature(column, key: str, features, defaults: dict) -> tf.Tensor:
+def _numeric_feature(column, key: str, features, defaults: dict, memo: dict | None = None) -> tf.Tensor:
+    if memo is not None:
+        if key not in memo:
+            memo[key] = _numeric_feature(column, key, features, defaults)
+        return memo[key]
     where = describe(column)
     value = raw_tensor(features, key, where, "number")
     if not value.dtype.is_floating:
@@ -109,17 +119,18 @@ def _numeric_feature(column, key: str, features, defaults: dict) -> tf.Tensor:
     )
 
 
-def numeric_value(column, features, defaults: dict) -> tf.Tensor:
+def numeric_value(column, features, defaults: dict, memo: dict | None = None) -> tf.Tensor:
     """A numeric or distance column's float32 value before statistics-based scaling: `[batch, n]`.
 
     Missing values (NaN) become their raw feature's default (`defaults`), or are an error without one;
-    clipping and `log` apply here.
+    clipping and `log` apply here. `memo` keeps each raw feature's checked value for the other columns that
+    read it.
     """
     if isinstance(column, fc.DistanceColumn):
-        x0, y0, x1, y1 = (_numeric_feature(column, k, features, defaults) for k in column.keys)
+        x0, y0, x1, y1 = (_numeric_feature(column, k, features, defaults, memo) for k in column.keys)
         value = tf.sqrt(tf.square(x1 - x0) + tf.square(y1 - y0))
     else:
-        value = _numeric_feature(column, column.key, features, defaults)
+        value = _numeric_feature(column, column.key, features, defaults, memo)
         if len(column.shape) > 1:
             value = tf.reshape(value, [-1, column.output_dim])
     if column.clip is not None:
@@ -250,30 +261,40 @@ class FeaturePreprocessor(keras.layers.Layer):
 
     def call(self, features):
         outputs = {}
+        # Each raw feature is checked, and each categorical column's ids computed, once per batch, however many
+        # columns read them (a bucketized coordinate feeds its indicator and a cross, say).
+        memo: dict = {}
         for column in self.columns:
             slots = id_slots(column)
             if not slots:
-                value = numeric_value(column, features, self.defaults)
+                value = numeric_value(column, features, self.defaults, memo)
                 outputs[column.name] = self.stages[column.name](value) if column.name in self.stages else value
             for key, categorical in slots:
-                outputs[key] = self.ids(categorical, features)
+                outputs[key] = self.ids(categorical, features, memo)
                 if isinstance(categorical, fc.WeightedCategoricalColumn):
                     outputs[weights_key(key)] = _weights(categorical, features, outputs[key])
         return dict(sorted(outputs.items()))  # the key order of the model's preprocessed `Input`s
 
-    def ids(self, column, features) -> tf.Tensor:
+    def ids(self, column, features, memo: dict | None = None) -> tf.Tensor:
         """A categorical column's int64 ids, `[batch, n]`, with -1 where an example has no value."""
+        if memo is None:
+            memo = {}
+        if column not in memo:
+            memo[column] = self._ids(column, features, memo)
+        return memo[column]
+
+    def _ids(self, column, features, memo: dict) -> tf.Tensor:
         if isinstance(column, fc.WeightedCategoricalColumn):
-            return self.ids(column.categorical_column, features)
+            return self.ids(column.categorical_column, features, memo)
         if isinstance(column, fc.BucketizedColumn):
-            value = numeric_value(column.source, features, self.defaults)
+            value = numeric_value(column.source, features, self.defaults, memo)
             return tf.cast(self.stages[column.name](value), tf.int64)
         if isinstance(column, fc.TextColumn):
             text = raw_tensor(features, column.key, describe(column), "string", single=True)
             tokens = self.stages[column.name](text) - 1  # TextVectorization's mask id 0 is never produced (ragged)
             return tokens.to_tensor(-1, shape=[None, column.output_sequence_length])
         if isinstance(column, fc.CrossedColumn):
-            return self._crossed_ids(column, features)
+            return self._crossed_ids(column, features, memo)
         values = categorical_values(column, features)
         if isinstance(column, fc.IdentityColumn):
             ids = _identity_ids(column, values)
@@ -285,14 +306,14 @@ class FeaturePreprocessor(keras.layers.Layer):
             ids = tf.where(values == padding_value(column.dtype), tf.constant(-1, tf.int64), ids)
         return ids
 
-    def _crossed_ids(self, column, features) -> tf.Tensor:
+    def _crossed_ids(self, column, features, memo: dict) -> tf.Tensor:
         values, present = [], []
         for key in column.keys:
             if isinstance(key, str):
                 values.append(raw_tensor(features, key, describe(column), "string", single=True))
                 present.append(None)
                 continue
-            ids = self.ids(key, features)
+            ids = self.ids(key, features, memo)
             values.append(self._legacy_order(key, ids) if isinstance(key, fc.VocabularyColumn) else ids)
             present.append(ids >= 0 if _may_lack_ids(key) else None)
         if all(mask is None for mask in present):
@@ -378,7 +399,7 @@ def _identity_ids(column, ids) -> tf.Tensor:
         in_range,
         f"{describe(column)}: raw feature {column.key!r} must hold ids in [0, {column.num_buckets}). "
         "Give the column a `default_value` to map other ids to one bucket, or fix the data.",
-        offending=tf.boolean_mask(ids, ~in_range),
+        offending=lambda: tf.boolean_mask(ids, ~in_range),
     )
 
 

@@ -6,16 +6,19 @@ against the table's shape `(num_buckets, dimension)`, and copied into the table.
 with the model's weights, so a reloaded model never reads the source again.
 
 Rows are matched to the column's ids by token whenever the source's vocabulary is known: a `.keras`
-model records it, and a checkpoint or `.npy` matrix can be given one (`vocabulary`, `num_oov_indices`,
-`oov_position`). Tokens the source lacks get freshly initialised rows (the column's `initializer`); see
-`feature_columns.remap`. Without a vocabulary, the source's rows must follow the column's ids exactly.
+model and a SavedModel exported by tfkit record it, and a checkpoint or `.npy` matrix can be given one
+(`vocabulary`, `num_oov_indices`, `oov_position`). Tokens the source lacks get freshly initialised rows (the
+column's `initializer`); see `feature_columns.remap`. Without a vocabulary, the source's rows must follow the
+column's ids exactly.
 
 - `PretrainedCheckpoint(path, tensor_name)`: a TensorFlow checkpoint, TF2 object-based or TF1 name-based as
-  `tf.estimator` wrote it (`tf.train.list_variables(path)` lists the names).
+  `tf.estimator` wrote it, in the V2 format or TF1's older single-file V1 format (`tf.train.list_variables(path)`
+  lists the names).
 - `PretrainedModel(path, column)`: the table of the embedding column named `column` in a `.keras` file, or in
   a SavedModel exported by tfkit.
 - `PretrainedMatrix(path)`: a NumPy `.npy` matrix (with `vocabulary`, a list or a file with one token per
-  line, to match by token), or a word2vec/GloVe text file (a token and its floats per line).
+  line, to match by token), a word2vec/GloVe text file (a token and its floats per line), or a binary
+  word2vec file (`.bin`, as the original C tool writes it).
 
 >>> import numpy as np, os, tempfile
 >>> from feature_columns import EmbeddingColumn, FeatureLayer, VocabularyColumn
@@ -32,14 +35,16 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import os
 import re
 
 import numpy as np
 import tensorflow as tf
 
-from feature_columns.columns import PretrainedSource, _column, _freeze
+from feature_columns.columns import PretrainedSource, _column, _freeze, from_config, serialize
 from feature_columns.encoding import embedding_tables
+from feature_columns.feature_layer import FeatureLayer
 from feature_columns.remap import (
     check_dimension,
     explain_rows,
@@ -54,8 +59,15 @@ from feature_columns.remap import (
 from feature_columns.vocabulary import check_vocabulary, read_vocabulary_file
 
 OOV_POSITIONS = ("first", "last")
+MATRIX_FORMATS = ("npy", "text", "word2vec_binary")
+# Where a tfkit SavedModel records its columns and their adapted state (TF Serving's place for extra files).
+COLUMNS_FILE = os.path.join("assets.extra", "feature_columns.json")
 # The files of a TF checkpoint `<prefix>`: `<prefix>.index`, `<prefix>.data-00000-of-00001`, and for TF1 `.meta`.
 _CHECKPOINT_FILE = re.compile(r"^(?P<prefix>.+)\.(index|meta|data-\d+-of-\d+)$")
+# A TF1 V1 checkpoint is one file (or shards `<prefix>-00000-of-00002`, ... read by a pattern), a TF table, and
+# every TF table file ends with this magic number (tensorflow/core/lib/io/format.h).
+_V1_SHARD = re.compile(r"^(?P<prefix>.+)-\d{5}-of-(?P<count>\d{5})$")
+_TABLE_MAGIC = (0xDB4775248B80FB57).to_bytes(8, "little")
 _GLOB_CHARACTERS = re.compile(r"[*?\[]")
 _VARIABLE_VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"  # how TF2 object checkpoints name a variable's value
 
@@ -169,7 +181,8 @@ class PretrainedCheckpoint(_RowLayout):
 
     Args:
         path: a checkpoint prefix (`london/model.ckpt-1000`), a directory (its latest checkpoint), or a glob
-            matching the files of exactly one checkpoint (`london/*ckpt-1000*`).
+            matching the files of exactly one checkpoint (`london/*ckpt-1000*`). A TF1 V1 checkpoint (written
+            with `Saver(write_version=SaverDef.V1)`) is the file `model.ckpt-1000` itself, and found the same ways.
         tensor_name: the table's name in the checkpoint, e.g. tf.estimator's
             `dnn/input_from_feature_columns/input_layer/day_hr_embedding/embedding_weights`, or a TF2 name such
             as `model/embedding/.ATTRIBUTES/VARIABLE_VALUE` (the suffix may be left out).
@@ -219,36 +232,63 @@ class PretrainedCheckpoint(_RowLayout):
             latest = tf.train.latest_checkpoint(path)  # the directory's `checkpoint` file names it
             if latest:
                 return latest
-            found = _checkpoints(tf.io.gfile.glob(os.path.join(path, "*.index")))
+            found = _checkpoints(tf.io.gfile.glob(os.path.join(path, "*")))
             fix = "Name one checkpoint of the directory with a glob, e.g. 'london/*ckpt-1000*'."
         else:
             match = _CHECKPOINT_FILE.match(path)
             prefix = match["prefix"] if match else path
-            found = [prefix] if tf.io.gfile.exists(prefix + ".index") else []
+            v1 = _v1_checkpoint(prefix)
+            found = [prefix] if tf.io.gfile.exists(prefix + ".index") else [v1] if v1 else []
             fix = (
-                "Check the path: give a checkpoint prefix (its `.index` file without `.index`), a directory or a glob."
+                "Check the path: give a checkpoint prefix (its `.index` file without `.index`, or a TF1 V1 "
+                "checkpoint file), a directory or a glob."
             )
         if len(found) != 1:
             raise ValueError(
                 f"{where}: `path` of {self.label} must name exactly one checkpoint (a `<prefix>.index` file "
-                f"and its data). Received: path={path!r}, which names {len(found)}: {found[:10]}. {fix}"
+                f"and its data, or a TF1 V1 checkpoint file). Received: path={path!r}, which names {len(found)}: "
+                f"{found[:10]}. {fix}"
             )
         return found[0]
 
 
+def _v1_checkpoint(path: str) -> str | None:
+    """What `tf.train.load_checkpoint` reads for a TF1 V1 checkpoint file (itself, or its shards' pattern); None
+    for any other file. V1 is one table file (`Saver(write_version=SaverDef.V1)`); V2 names its table `.index`."""
+    if _CHECKPOINT_FILE.match(path) or not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
+        return None
+    with tf.io.gfile.GFile(path, "rb") as file:
+        size = file.size()
+        if size < len(_TABLE_MAGIC):
+            return None
+        file.seek(size - len(_TABLE_MAGIC))
+        if file.read() != _TABLE_MAGIC:
+            return None
+    shard = _V1_SHARD.match(path)
+    return f"{shard['prefix']}-?????-of-{shard['count']}" if shard else path
+
+
 def _checkpoints(files) -> list:
-    """The checkpoint prefixes among `files`; a prefix counts when its `.index` file is there."""
-    prefixes = {match["prefix"] for match in map(_CHECKPOINT_FILE.match, files) if match}
-    return sorted(prefix for prefix in prefixes if tf.io.gfile.exists(prefix + ".index"))
+    """The checkpoint prefixes among `files`: V2 prefixes whose `.index` file is there, and TF1 V1 checkpoints."""
+    prefixes = set()
+    for file in files:
+        match = _CHECKPOINT_FILE.match(file)
+        if match and tf.io.gfile.exists(match["prefix"] + ".index"):
+            prefixes.add(match["prefix"])
+        elif v1 := _v1_checkpoint(file):
+            prefixes.add(v1)
+    return sorted(prefixes)
 
 
 @_column
 class PretrainedModel(_Reference):
     """The table of an embedding column in a saved model.
 
-    A `.keras` file records the column's vocabulary, so rows are matched by token. A SavedModel exported by
-    tfkit (a folder holding `saved_model.pb`) does not: its rows must follow the column's ids exactly; load the
-    `.keras` file to match a changed vocabulary.
+    A `.keras` file records the column's vocabulary, and so does a SavedModel exported by tfkit (a folder
+    holding `saved_model.pb`, its columns and their state in `assets.extra/feature_columns.json`): rows are
+    matched by token. A SavedModel without that file (exported by tfkit before it recorded them, or by
+    `keras.Model.export`) says nothing of its rows: they are copied in order, so they must follow the column's
+    ids exactly, shape included.
 
     Args:
         path: a `.keras` file, or a SavedModel folder.
@@ -278,7 +318,8 @@ class PretrainedModel(_Reference):
             table = tables[self.column]
             return _Rows(np.asarray(table.variable), table.keys)
         if tf.io.gfile.exists(os.path.join(self.path, "saved_model.pb")):
-            return _Rows(self._saved_model_table(where), None)
+            keys = saved_model_keys(self.path)
+            return _Rows(self._saved_model_table(where), None if keys is None else keys.get(self.column))
         raise ValueError(
             f"{where}: `path` of {self.label} must be an existing `.keras` file or SavedModel folder (holding "
             f"saved_model.pb). Received: path={self.path!r}. For an export base folder, give its version folder."
@@ -296,13 +337,11 @@ class PretrainedModel(_Reference):
             ) from error
 
     def _saved_model_table(self, where: str) -> np.ndarray:
-        # A Keras variable keeps its path, `<column>/embeddings`, as its name in the SavedModel.
-        wanted = f"{self.column}/embeddings"
         variables = tf.saved_model.load(self.path).variables
         names = [variable.name.removesuffix(":0") for variable in variables]
-        found = [v for v, name in zip(variables, names, strict=True) if name == wanted or name.endswith("/" + wanted)]
+        found = [v for v, name in zip(variables, names, strict=True) if embedding_column_of(name) == self.column]
         if len(found) != 1:
-            tables = sorted(name.removesuffix("/embeddings") for name in names if name.endswith("/embeddings"))
+            tables = sorted(name.removesuffix("/embeddings") for name in names if embedding_column_of(name))
             raise ValueError(
                 f"{where}: `column` of {self.label} must name one embedding table of the SavedModel. "
                 f"Received: column={self.column!r}. Its embedding tables: {tables}."
@@ -310,51 +349,117 @@ class PretrainedModel(_Reference):
         return found[0].numpy()
 
 
+def columns_record(columns, state: dict) -> dict:
+    """What a tfkit SavedModel records in `COLUMNS_FILE`: the columns and their adapted state (vocabularies
+    included), as an Estimator's `estimator.json` records them, so that `saved_model_keys` can name the rows of
+    its embedding tables."""
+    return {"feature_columns": [serialize(column) for column in columns], "feature_state": state}
+
+
+def saved_model_keys(path: str) -> dict | None:
+    """`{embedding table name: row keys}` of a SavedModel's tables, as `EmbeddingTable.keys` (None: plain ids).
+
+    None for a SavedModel without `COLUMNS_FILE` (exported before tfkit recorded it): its rows are unnamed.
+    """
+    record_path = os.path.join(path, COLUMNS_FILE)
+    if not tf.io.gfile.exists(record_path):
+        return None
+    with tf.io.gfile.GFile(record_path, "r") as file:
+        record = json.load(file)
+    # The recorded layer, rebuilt without its tables' sources, names its rows exactly as a loaded model's would.
+    layer = FeatureLayer(
+        [from_config(config) for config in record["feature_columns"]],
+        state=record["feature_state"],
+        read_pretrained=False,
+    )
+    return {name: table.keys for name, table in embedding_tables(layer).items()}
+
+
+def embedding_column_of(variable_name: str) -> str | None:
+    """The embedding column whose table a SavedModel variable is, or None: Keras keeps a variable's path,
+    `<leading scopes>/<column>/embeddings`, as its name in a SavedModel."""
+    if not variable_name.endswith("/embeddings"):
+        return None
+    return variable_name.removesuffix("/embeddings").rsplit("/", 1)[-1]
+
+
 @_column
 class PretrainedMatrix(_RowLayout):
-    """A table in a file: a NumPy `.npy` matrix, or word2vec/GloVe text.
+    """A table in a file: a NumPy `.npy` matrix, word2vec/GloVe text, or binary word2vec.
 
     Text files hold one token and its floats per line, separated by spaces (word2vec's first line may give
-    the counts, `<tokens> <dimension>`); their rows are matched to the column's vocabulary by token, and only
-    the rows it uses are parsed. A `.npy` matrix's rows follow the column's ids, or the `vocabulary` given.
+    the counts, `<tokens> <dimension>`). Binary word2vec files (the original C tool's `.bin`) start with the
+    line `<tokens> <dimension>`, then hold per token its UTF-8 bytes, a space and `dimension` little-endian
+    float32 values, each optionally followed by a newline. The rows of both are matched to the column's
+    vocabulary by token, and only the rows it uses are kept. A `.npy` matrix's rows follow the column's ids, or
+    the `vocabulary` given.
 
     Args:
-        path: a `.npy` file, or a text file.
+        path: a `.npy` file, a binary word2vec file, or a text file.
+        format: one of `MATRIX_FORMATS`: `"npy"`, `"text"` or `"word2vec_binary"`. None: by the extension,
+            `.npy` for NumPy, `.bin` for binary word2vec, text otherwise.
         vocabulary, num_oov_indices, oov_position: for `.npy` only: what its rows mean, as for
             `PretrainedCheckpoint`.
+
+    Example:
+
+    >>> import numpy as np, os, tempfile
+    >>> from feature_columns import EmbeddingColumn, FeatureLayer, VocabularyColumn
+    >>> path = os.path.join(tempfile.mkdtemp(), "vectors.bin")  # binary word2vec: 1 token of 2 values
+    >>> with open(path, "wb") as file:
+    ...     _ = file.write(b"1 2\\n" + b"sun " + np.array([1.0, 2.0], "<f4").tobytes() + b"\\n")
+    >>> days = VocabularyColumn("day", ["mon", "sun"])
+    >>> layer = FeatureLayer([EmbeddingColumn(days, dimension=2, pretrained=PretrainedMatrix(path))])
+    >>> layer({"day": np.array(["sun"])}).numpy().tolist()
+    [[1.0, 2.0]]
     """
 
     path: str
+    format: str | None = None
 
     def __post_init__(self):
         where = "PretrainedMatrix"
         _check_string(where, "path", self.path)
+        if self.format is not None and self.format not in MATRIX_FORMATS:
+            raise ValueError(
+                f"{where}: `format` must be one of {MATRIX_FORMATS} or None. Received: format={self.format!r}. "
+                "None picks it by the extension: .npy, .bin (binary word2vec), else text."
+            )
         self._check_layout(where)
-        if not self.is_npy and (
+        if self.file_format != "npy" and (
             self.vocabulary is not None or self.num_oov_indices is not None or self.oov_position != "first"
         ):
             raise ValueError(
-                f"{where}: `vocabulary`, `num_oov_indices` and `oov_position` apply to `.npy` files; a text file "
-                f"names the token of each row itself. Received: path={self.path!r}. Leave them unset."
+                f"{where}: `vocabulary`, `num_oov_indices` and `oov_position` apply to `.npy` files; a word2vec or "
+                f"GloVe file names the token of each row itself. Received: path={self.path!r}. Leave them unset."
             )
 
     @property
-    def is_npy(self) -> bool:
-        return self.path.endswith(".npy")
+    def file_format(self) -> str:
+        """`format`, or the one the extension of `path` implies."""
+        if self.format is not None:
+            return self.format
+        if self.path.endswith(".npy"):
+            return "npy"
+        return "word2vec_binary" if self.path.endswith(".bin") else "text"
 
     def read(self, where: str, categorical, state: dict) -> _Rows:
         if not tf.io.gfile.exists(self.path):
             raise ValueError(f"{where}: `path` of {self.label} must be an existing file. Received: path={self.path!r}.")
-        if self.is_npy:
+        if self.file_format == "npy":
             with tf.io.gfile.GFile(self.path, "rb") as file:
                 matrix = np.load(io.BytesIO(file.read()), allow_pickle=False)
             return _Rows(matrix, self._layout_keys(where, categorical, state))
         if not has_vocabulary(categorical):
             raise ValueError(
-                f"{where}: the text file of {self.label} names its rows by token, but {categorical.name!r} is a "
-                f"{type(categorical).__name__} without a vocabulary. Use a VocabularyColumn or TextColumn."
+                f"{where}: the {self.file_format} file of {self.label} names its rows by token, but "
+                f"{categorical.name!r} is a {type(categorical).__name__} without a vocabulary. Use a "
+                "VocabularyColumn or TextColumn."
             )
-        return self._read_text(where, set(token_keys(vocabulary(categorical, state))))
+        wanted = set(token_keys(vocabulary(categorical, state)))
+        if self.file_format == "text":
+            return self._read_text(where, wanted)
+        return self._read_binary(where, wanted)
 
     def _read_text(self, where: str, wanted: set) -> _Rows:
         with tf.io.gfile.GFile(self.path, "r") as file:
@@ -365,7 +470,8 @@ class PretrainedMatrix(_RowLayout):
         if dimension < 1:
             raise ValueError(
                 f"{where}: {self.label} must be a word2vec or GloVe text file, a token and its floats per line. "
-                f"Received: a first line of {len(first)} field(s). Check the path."
+                f"Received: a first line of {len(first)} field(s). Check the path, or give `format` "
+                '(`"word2vec_binary"` for a binary word2vec file).'
             )
         tokens, vectors, unused = [], [], 0
         for number, line in enumerate(lines[1:] if header else lines, start=2 if header else 1):
@@ -389,7 +495,58 @@ class PretrainedMatrix(_RowLayout):
                     f"Received: {line[:80]!r}. Fix the file."
                 ) from None
             tokens.append(parts[0])
+        return self._token_rows(where, tokens, vectors, dimension, unused)
+
+    def _read_binary(self, where: str, wanted: set) -> _Rows:
+        with tf.io.gfile.GFile(self.path, "rb") as file:
+            data = file.read()
+        end = data.find(b"\n")
+        header = data[:end].split() if end >= 0 else []
+        if len(header) != 2 or not all(part.isdigit() for part in header) or int(header[1]) < 1:
+            raise ValueError(
+                f"{where}: {self.label} must be a binary word2vec file, starting with the line "
+                f"'<tokens> <dimension>'. Received: a file starting {data[:40]!r}. Check the path, or give "
+                '`format="text"` for a word2vec or GloVe text file.'
+            )
+        count, dimension = int(header[0]), int(header[1])
+        width = 4 * dimension  # bytes of one vector of float32 values
+        position = end + 1
+        tokens, vectors, unused = [], [], 0
+        for index in range(count):
+            while data[position : position + 1] == b"\n":  # the newline the C tool writes after each vector
+                position += 1
+            space = data.find(b" ", position)
+            if space < 0 or space + 1 + width > len(data):
+                raise ValueError(
+                    f"{where}: {self.label} must hold the {count} tokens, each with {dimension} float32 values, "
+                    f"that its header announces. Received: a file that ends after {index} of them. The file is "
+                    "truncated or its header is wrong: write the file again."
+                )
+            try:
+                token = data[position:space].decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(
+                    f"{where}: token {index + 1} of {self.label} must be UTF-8 text. Received: "
+                    f"{data[position:space][:40]!r}. The header's dimension ({dimension}) is wrong or the file is "
+                    "corrupt: write the file again."
+                ) from None
+            if token in wanted:
+                tokens.append(token)
+                vectors.append(np.frombuffer(data, "<f4", dimension, space + 1))
+            else:
+                unused += 1
+            position = space + 1 + width
+        if data[position:].strip(b"\n"):
+            raise ValueError(
+                f"{where}: {self.label} must hold the {count} tokens, each with {dimension} float32 values, that "
+                f"its header announces. Received: {len(data) - position} more bytes after them. Its header is "
+                "wrong: write the file again."
+            )
+        return self._token_rows(where, tokens, vectors, dimension, unused)
+
+    def _token_rows(self, where: str, tokens: list, vectors: list, dimension: int, unused: int) -> _Rows:
         if tokens:
             check_vocabulary(f"{where} ({self.label})", tokens, "string")  # a repeated token would be ambiguous
-        matrix = np.stack(vectors) if vectors else np.zeros((0, dimension), np.float32)
+        # Native float32: binary word2vec values are little-endian whatever the machine.
+        matrix = np.stack(vectors).astype(np.float32, copy=False) if vectors else np.zeros((0, dimension), np.float32)
         return _Rows(matrix, tokens, unused)

@@ -14,6 +14,7 @@ from feature_columns.columns import (
     IdentityColumn,
     IndicatorColumn,
     NumericColumn,
+    SharedEmbeddingColumn,
     SharedEmbeddingColumns,
     TextColumn,
     VocabularyColumn,
@@ -46,7 +47,7 @@ class RawFeature:
 
 def children(column) -> tuple:
     """The columns a column is built from."""
-    if isinstance(column, (EmbeddingColumn, IndicatorColumn, WeightedCategoricalColumn)):
+    if isinstance(column, (EmbeddingColumn, SharedEmbeddingColumn, IndicatorColumn, WeightedCategoricalColumn)):
         return (column.categorical_column,)
     if isinstance(column, SharedEmbeddingColumns):
         return column.categorical_columns
@@ -83,9 +84,18 @@ def id_slots(column) -> tuple:
     """`(preprocessed key, categorical column)` for each id tensor a dense column reads."""
     if isinstance(column, SharedEmbeddingColumns):
         return tuple((f"{column.name}_{c.name}", c) for c in column.categorical_columns)
-    if isinstance(column, (EmbeddingColumn, IndicatorColumn)):
+    if isinstance(column, (EmbeddingColumn, SharedEmbeddingColumn, IndicatorColumn)):
         return ((column.name, column.categorical_column),)
     return ()
+
+
+def table_owner(column):
+    """The spec whose embedding table a column looks up: itself, a shared column's set, or None (no table)."""
+    if isinstance(column, SharedEmbeddingColumn):
+        return column.shared
+    if isinstance(column, (EmbeddingColumn, SharedEmbeddingColumns)):
+        return column
+    return None
 
 
 def weights_key(key: str) -> str:
@@ -137,6 +147,19 @@ def check_columns(columns) -> tuple:
             raise ValueError(
                 f"FeatureLayer: two different columns are named {column.name!r}: {other!r} and {column!r}. "
                 f"Give one of them another `name=`."
+            )
+    # A table is created once per name: the columns that look one up must agree on the spec that owns it.
+    tables: dict = {}
+    for column in columns:
+        owner = table_owner(column)
+        if owner is None:
+            continue
+        first, other = tables.setdefault(owner.name, (column, owner))
+        if other != owner:
+            raise ValueError(
+                f"FeatureLayer: columns {first.name!r} and {column.name!r} look up embedding tables both named "
+                f"{owner.name!r}, but from different specs: {other!r} and {owner!r}. Columns that share a table must "
+                "come from one SharedEmbeddingColumns(...).split(); otherwise give one table another `name=`."
             )
     owners: dict = {}
     for column in dict.fromkeys(columns):

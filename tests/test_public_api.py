@@ -22,6 +22,7 @@ SNAPSHOT = {
         "PretrainedCheckpoint",
         "PretrainedMatrix",
         "PretrainedModel",
+        "SharedEmbeddingColumn",
         "SharedEmbeddingColumns",
         "TextColumn",
         "VocabularyColumn",

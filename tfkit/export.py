@@ -13,7 +13,10 @@ partial version that a server could load. Signatures (`saved_model_cli show --al
   TF Serving's Regress and Classify APIs expect.
 
 `assets.extra/` (TF Serving's place for extra files) holds `raw_features.json`, which describes the raw
-features and the defaults that stand in for missing values, for clients such as `Predictor` and `tfkit serve`.
+features and the defaults that stand in for missing values, for clients such as `Predictor` and `tfkit serve`,
+and `feature_columns.json`: the columns and their adapted state (vocabularies included), as an Estimator's
+`estimator.json` holds them, so that a later model taking embedding tables from the export
+(`feature_columns.PretrainedModel`, `Estimator(warm_start_from=...)`) matches their rows by token.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ import tensorflow as tf
 
 from feature_columns.inputs import to_feature_arrays, to_tensors
 from feature_columns.parsing import parse_example
+from feature_columns.pretrained import COLUMNS_FILE, columns_record
 from feature_columns.specs import RawFeature, raw_features
+from tfkit.files import write_json
 from tfkit.models import find_head, split
 
 RAW_FEATURES_FILE = os.path.join("assets.extra", "raw_features.json")
@@ -49,8 +54,11 @@ def versions(export_dir_base: str) -> list:
 
 
 def _raw_signature(model: keras.Model) -> dict:
+    """The raw features as the preprocessor reads them (a Sequential model has no `model.input` to ask)."""
+    preprocessor, _ = split(model)
     return {
-        key: tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=key) for key, tensor in model.input.items()
+        key: tf.TensorSpec([None, *spec.shape], spec.dtype, name=key)
+        for key, spec in sorted(raw_features(preprocessor.columns).items())
     }
 
 
@@ -160,7 +168,7 @@ def export_saved_model(model_or_estimator, export_dir_base: str, *, version: int
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir_base)
     try:
         archive.write_out(staging, verbose=False)
-        _write_raw_features(model, staging)
+        _write_assets(model, staging)
         _publish(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -168,11 +176,12 @@ def export_saved_model(model_or_estimator, export_dir_base: str, *, version: int
     return final
 
 
-def _write_raw_features(model: keras.Model, folder: str) -> None:
+def _write_assets(model: keras.Model, folder: str) -> None:
     preprocessor, _ = split(model)
     os.makedirs(os.path.join(folder, "assets.extra"), exist_ok=True)
     with open(os.path.join(folder, RAW_FEATURES_FILE), "w") as file:
         json.dump([dataclasses.asdict(f) for f in raw_features(preprocessor.columns).values()], file, indent=2)
+    write_json(os.path.join(folder, COLUMNS_FILE), columns_record(preprocessor.columns, preprocessor.state))
 
 
 def _fsync(path: str) -> None:

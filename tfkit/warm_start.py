@@ -25,6 +25,7 @@ import tensorflow as tf
 import feature_columns as fc
 from feature_columns.encoding import embedding_tables
 from feature_columns.preprocessing import FeaturePreprocessor
+from feature_columns.pretrained import embedding_column_of, saved_model_keys
 from feature_columns.remap import remap_rows
 from tfkit import heads as tfheads
 from tfkit.export import latest_version, versions
@@ -113,9 +114,13 @@ def _from_model_dir(path: str) -> _Source:
 
 
 def _from_saved_model(path: str) -> _Source:
-    # A SavedModel keeps each Keras variable's path as its name, but not the columns' vocabularies.
-    variables = tf.saved_model.load(path).variables
-    return _Source(f"the SavedModel {path!r}", {v.name.removesuffix(":0"): v.numpy() for v in variables}, {})
+    """A SavedModel keeps each Keras variable's path as its name; a tfkit export also records the vocabularies
+    that name its tables' rows (`feature_columns.pretrained.saved_model_keys`). One exported before tfkit
+    recorded them gives no row keys: its tables are copied in order."""
+    values = {v.name.removesuffix(":0"): v.numpy() for v in tf.saved_model.load(path).variables}
+    tables = saved_model_keys(path) or {}
+    keys = {name: found for name in values if (found := tables.get(embedding_column_of(name))) is not None}
+    return _Source(f"the SavedModel {path!r}", values, keys)
 
 
 def _read(source) -> _Source:
@@ -181,9 +186,10 @@ def warm_start(model: keras.Model, source, *, variables: str | None = None) -> l
     Args:
         model: a model made by a tfkit builder (or any Keras model with a `FeatureLayer`), not yet trained.
         source: an Estimator `model_dir` (its `estimator.json` and `model.weights.h5`), a SavedModel exported by
-            tfkit (a version folder, or the base folder: its highest version) or a `.keras` file. A model_dir or
-            a `.keras` file records its vocabularies, so tables are matched by token; a SavedModel does not,
-            so its tables must have the model's shapes.
+            tfkit (a version folder, or the base folder: its highest version) or a `.keras` file. Each records
+            its vocabularies, so embedding tables are matched by token. A SavedModel exported before tfkit
+            recorded them (no `assets.extra/feature_columns.json`) does not: its tables are copied in order, with
+            a warning, and must have the model's shapes.
         variables: a regular expression; only the variables whose path it matches (`re.search`) start from the
             source, e.g. `"embedding"` or `"^hidden_0/"`. None: all of them.
 
@@ -245,7 +251,8 @@ def warm_start(model: keras.Model, source, *, variables: str | None = None) -> l
         raise ValueError(
             f"{where}: each variable selected must have the same shape in {read.label}. Received: {mismatched}. "
             "Leave them out with `variables`; an embedding table whose vocabulary changed is matched by token "
-            "from a model_dir or a .keras file (a SavedModel does not record vocabularies)."
+            "from a model_dir, a .keras file or a SavedModel that records its vocabularies (tfkit exports do since "
+            "they write assets.extra/feature_columns.json; export the earlier model again)."
         )
     for path, value in values.items():
         targets[path].assign(value)

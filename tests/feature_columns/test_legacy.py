@@ -52,10 +52,23 @@ def test_embedding_column_explains_unsupported_arguments():
     assert legacy.embedding_column(city, 8, initializer="glorot_uniform").initializer == "glorot_uniform"
 
 
-def test_shared_embeddings_returns_one_column_in_a_list():
+def test_shared_embeddings_returns_one_column_per_categorical_column_as_tf_does():
     a, b = (legacy.categorical_column_with_identity(key, 5) for key in "ab")
-    [shared] = legacy.shared_embeddings([a, b], 4, shared_embedding_collection_name="ab")
-    assert shared == fc.SharedEmbeddingColumns((a, b), dimension=4, name="ab")
+    embedded_a, embedded_b = legacy.shared_embeddings([a, b], 4, shared_embedding_collection_name="ab")
+    shared = fc.SharedEmbeddingColumns((a, b), dimension=4, name="ab")
+    assert (embedded_a, embedded_b) == (fc.SharedEmbeddingColumn(shared, 0), fc.SharedEmbeddingColumn(shared, 1))
+    assert (embedded_a.name, embedded_b.name) == ("a_shared_embedding", "b_shared_embedding")  # tf's names
+    assert embedded_a.output_dim == embedded_b.output_dim == 4
+
+
+def test_shared_embeddings_translates_checkpoint_arguments_by_the_first_column():
+    city = legacy.categorical_column_with_vocabulary_list("city", ["nyc", "sf"], num_oov_buckets=1)
+    home = legacy.categorical_column_with_vocabulary_list("home", ["nyc", "sf"], num_oov_buckets=1)
+    columns = legacy.shared_embeddings([city, home], 2, ckpt_to_load_from="old", tensor_name_in_ckpt="emb")
+    # tf.feature_column put the OOV row after the vocabulary: the source's rows are laid out that way.
+    assert columns[0].shared.pretrained == fc.PretrainedCheckpoint("old", "emb", oov_position="last")
+    with pytest.raises(ValueError, match=r"shared_embeddings: `ckpt_to_load_from` and `tensor_name_in_ckpt` must"):
+        legacy.shared_embeddings([city, home], 2, ckpt_to_load_from="old")
 
 
 def test_crossed_column_rejects_a_custom_hash_key():

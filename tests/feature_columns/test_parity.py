@@ -269,8 +269,10 @@ def test_shared_embeddings_use_one_table_as_tf_does():
         )
 
     expected = tf_input_layer(make_tf, features)
-    [shared] = legacy.shared_embeddings([legacy.categorical_column_with_identity(key, 5) for key in "ab"], 3)
-    np.testing.assert_allclose(ours(shared, {k: v.ravel() for k, v in features.items()}, table), expected)
+    a, b = legacy.shared_embeddings([legacy.categorical_column_with_identity(key, 5) for key in "ab"], 3)
+    layer = fc.FeatureLayer([a, b])
+    layer.encoder.embeddings[a.shared.name].set_weights([table])
+    np.testing.assert_allclose(layer({k: v.ravel() for k, v in features.items()}).numpy(), expected)
     np.testing.assert_allclose(expected, [[3, 4, 5, 12, 13, 14], [6, 7, 8, 0, 1, 2]])  # rows 1, 4 | rows 2, 0
 
 

@@ -11,6 +11,9 @@ import tensorflow as tf
 
 import feature_columns as fc
 from feature_columns import legacy
+from tfkit.export import export_saved_model
+from tfkit.heads import RegressionHead
+from tfkit.models import dnn
 from tfkit.testing import check_column
 
 rng = np.random.default_rng(11)
@@ -96,9 +99,9 @@ DAY_HOURS = [f"{day}-{hour:02d}" for day in ("mon", "tue", "sat") for hour in (7
 TF_TENSOR = "dnn/input_from_feature_columns/input_layer/day_hr_embedding/embedding_weights"
 
 
-def write_tf_estimator_checkpoint(folder, tokens, *, steps=(1000,)) -> np.ndarray:
+def write_tf_estimator_checkpoint(folder, tokens, *, steps=(1000,), **saver_options) -> np.ndarray:
     """A tf.feature_column embedding of a vocabulary list with 3 OOV buckets, saved under tf.estimator's names
-    with a `tf.compat.v1` Saver; returns tf's own lookups of `tokens`."""
+    with a `tf.compat.v1` Saver (given `saver_options`); returns tf's own lookups of `tokens`."""
     with tf.Graph().as_default():
         feature = tf.compat.v1.placeholder(tf.string, [None, 1])
         column = tf.feature_column.embedding_column(
@@ -106,7 +109,7 @@ def write_tf_estimator_checkpoint(folder, tokens, *, steps=(1000,)) -> np.ndarra
         )
         with tf.compat.v1.variable_scope("dnn"), tf.compat.v1.variable_scope("input_from_feature_columns"):
             output = tf.compat.v1.feature_column.input_layer({"day_hr": feature}, [column])
-        saver = tf.compat.v1.train.Saver()
+        saver = tf.compat.v1.train.Saver(**saver_options)
         with tf.compat.v1.Session() as session:
             session.run([tf.compat.v1.global_variables_initializer(), tf.compat.v1.tables_initializer()])
             for step in steps:
@@ -130,6 +133,44 @@ def test_a_tf_estimator_checkpoint_gives_every_token_its_old_vector_oov_buckets_
         np.testing.assert_array_equal(layer({"day_hr": np.array(tokens)}).numpy(), expected)
 
 
+def test_a_tf1_v1_single_file_checkpoint_is_read_by_prefix_directory_glob_or_its_meta_file(tmp_path):
+    # Saver(write_version=V1) writes one table file, `model.ckpt-1000`, and `model.ckpt-1000.meta`; no `.index`.
+    tokens = [*DAY_HOURS, "fri-08", "holiday", "sun-17"]
+    v1 = tf.compat.v1.train.SaverDef.V1
+    expected = write_tf_estimator_checkpoint(str(tmp_path), tokens, write_version=v1)
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "model.ckpt-1000", "model.ckpt-1000.meta"]
+    day_hr = legacy.categorical_column_with_vocabulary_list("day_hr", DAY_HOURS, num_oov_buckets=3)
+
+    def lookups(path):
+        column = legacy.embedding_column(day_hr, 4, ckpt_to_load_from=path, tensor_name_in_ckpt=TF_TENSOR)
+        return fc.FeatureLayer([column])({"day_hr": np.array(tokens)}).numpy()
+
+    paths = ("*ckpt-1000*", "", "model.ckpt-1000", "model.ckpt-1000.meta")
+    for path in paths:
+        np.testing.assert_array_equal(lookups(str(tmp_path / path)), expected, err_msg=path)
+    os.remove(tmp_path / "checkpoint")  # without it, a directory's checkpoint is found among its files
+    np.testing.assert_array_equal(lookups(str(tmp_path)), expected)
+
+    # A sharded V1 checkpoint is the files `model.ckpt-1000-00000-of-00001`, ..., read by their pattern.
+    sharded = tmp_path / "sharded"
+    sharded.mkdir()
+    expected = write_tf_estimator_checkpoint(str(sharded), tokens, write_version=v1, sharded=True)
+    for path in ("*ckpt-1000*", ""):
+        np.testing.assert_array_equal(lookups(str(sharded / path)), expected, err_msg=path)
+
+
+def test_a_file_that_is_no_checkpoint_is_not_taken_for_a_v1_checkpoint(tmp_path):
+    (tmp_path / "model.ckpt-1000").write_text("not a checkpoint table\n")
+    day_hr = legacy.categorical_column_with_vocabulary_list("day_hr", DAY_HOURS, num_oov_buckets=3)
+    path = str(tmp_path / "model.ckpt-1000")
+    column = legacy.embedding_column(day_hr, 4, ckpt_to_load_from=path, tensor_name_in_ckpt=TF_TENSOR)
+    layer_error(
+        column,
+        r"EmbeddingColumn\('day_hr_embedding'\): `path` of PretrainedCheckpoint.*must name exactly one checkpoint "
+        r"\(a `<prefix>.index` file and its data, or a TF1 V1 checkpoint file\).*which names 0",
+    )
+
+
 def test_legacy_embedding_column_needs_both_checkpoint_arguments_and_keeps_trainable(tmp_path):
     day_hr = legacy.categorical_column_with_vocabulary_list("day_hr", DAY_HOURS, num_oov_buckets=3)
     with pytest.raises(ValueError, match=r"embedding_column\('day_hr'\).*must be given together"):
@@ -141,8 +182,6 @@ def test_legacy_embedding_column_needs_both_checkpoint_arguments_and_keeps_train
     hashed = legacy.categorical_column_with_hash_bucket("city", 10)
     plain = legacy.embedding_column(hashed, 4, ckpt_to_load_from="old", tensor_name_in_ckpt="emb")
     assert plain.pretrained == fc.PretrainedCheckpoint("old", "emb")  # hashed ids are tf's: rows in order
-    with pytest.raises(ValueError, match=r"shared_embeddings: `ckpt_to_load_from` is not supported.*one `embedding"):
-        legacy.shared_embeddings([day_hr, day_hr], 4, ckpt_to_load_from="old", tensor_name_in_ckpt="emb")
 
 
 def test_a_partitioned_tf1_table_is_read_whole(tmp_path):
@@ -206,6 +245,46 @@ def test_a_tfkit_saved_model_table_by_column_name(tmp_path):
         fc.FeatureLayer([other])
 
 
+def export_tfkit_model(folder, column, data=None) -> tuple:
+    """Exports a tfkit DNN over `column` (adapted to `data`, if given); returns the export's path and the table."""
+    layer = fc.FeatureLayer([column])
+    if data is not None:
+        layer.adapt(data)
+    return export_saved_model(dnn(layer, RegressionHead(), hidden_units=[2]), str(folder)), table_of(layer, column)
+
+
+def test_a_tfkit_saved_model_matches_its_learned_vocabulary_to_shuffled_missing_and_new_tokens(tmp_path, caplog):
+    learned = fc.VocabularyColumn("tag", max_tokens=4)  # 1 OOV id, then the 3 most frequent tokens
+    tags = {"tag": np.array(["a", "c", "c", "a", "c", "d"])}
+    path, old = export_tfkit_model(tmp_path, fc.EmbeddingColumn(learned, dimension=2, name="tags"), tags)
+    # The export's rows: OOV, "c" (3 times), "a" (twice), "d"; it records that adapted vocabulary.
+    source = fc.PretrainedModel(path, column="tags")
+    target = fc.VocabularyColumn("tag", ["d", "x", "a"])
+    column = fc.EmbeddingColumn(target, dimension=2, pretrained=source, initializer="zeros")
+    with caplog.at_level(logging.INFO, logger="feature_columns.remap"):
+        table = table_of(fc.FeatureLayer([column]), column)
+    np.testing.assert_array_equal(table[[0, 1, 3]], old[[0, 3, 2]])  # target OOV, "d", "a" <- source rows 0, 3, 2
+    np.testing.assert_array_equal(table[2], [0.0, 0.0])  # "x" is new: the column's initializer
+    assert "3 matched, 1 new (freshly initialised), 1 dropped" in caplog.text  # "c" dropped
+
+
+def test_a_saved_model_without_recorded_columns_is_copied_in_order_and_shape_checked(tmp_path):
+    tags = fc.VocabularyColumn("tag", ["a", "b", "c"])
+    path, old = export_tfkit_model(tmp_path, fc.EmbeddingColumn(tags, dimension=2, name="tags"))
+    reversed_tags = fc.VocabularyColumn("tag", ["c", "b", "a"])
+    column = fc.EmbeddingColumn(reversed_tags, dimension=2, pretrained=fc.PretrainedModel(path, "tags"))
+    np.testing.assert_array_equal(table_of(fc.FeatureLayer([column]), column), old[[0, 3, 2, 1]])  # OOV, c, b, a
+
+    os.remove(os.path.join(path, "assets.extra", "feature_columns.json"))  # as tfkit exported before recording it
+    np.testing.assert_array_equal(table_of(fc.FeatureLayer([column]), column), old)  # in order: rows are ids
+    more = fc.VocabularyColumn("tag", ["a", "b", "c", "d"])  # 1 OOV row + 4 tokens = 5 rows; the export has 4
+    layer_error(
+        fc.EmbeddingColumn(more, dimension=2, pretrained=column.pretrained),
+        r"EmbeddingColumn\('tag_embedding'\): the table of PretrainedModel\('.*', column='tags'\) must have shape "
+        r"\(num_buckets, dimension\) = \(5, 2\)\. Received: shape \(4, 2\)",
+    )
+
+
 def test_a_npy_matrix_with_a_vocabulary_file_shuffled_missing_and_new_tokens(tmp_path, caplog):
     # The source: a Keras-style table with 2 OOV rows, then "sat", "mon", "sun", "tue".
     matrix = rng.normal(size=(6, 3)).astype("float32")
@@ -249,6 +328,70 @@ def test_glove_and_word2vec_text_match_tokens_even_with_spaces_and_integer_vocab
     np.testing.assert_array_equal(table_of(fc.FeatureLayer([column]), column), [[4, 5, 6], [1, 2, 3]])
 
 
+def write_word2vec_binary(path, vectors: dict, *, header: str | None = None, newlines: bool = True) -> str:
+    """Writes `vectors` as word2vec's C tool does: the line `<tokens> <dimension>` (or `header`), then per token
+    its UTF-8 bytes, a space, its float32 values (little-endian) and, if `newlines`, a newline."""
+    dimension = len(next(iter(vectors.values())))
+    data = f"{header or f'{len(vectors)} {dimension}'}\n".encode()
+    for token, vector in vectors.items():
+        data += token.encode() + b" " + np.asarray(vector, "<f4").tobytes() + (b"\n" if newlines else b"")
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_binary_word2vec_matches_tokens_found_by_extension_or_format(tmp_path, caplog):
+    vectors = {"paris": [1.0, 2.0], "zürich": [3.5, -4.0], "the": [9.0, 9.0]}
+    cities = fc.VocabularyColumn("city", ["zürich", "paris", "rome"])
+    sources = [
+        fc.PretrainedMatrix(write_word2vec_binary(tmp_path / "vectors.bin", vectors)),
+        fc.PretrainedMatrix(
+            write_word2vec_binary(tmp_path / "vectors.w2v", vectors, newlines=False), format="word2vec_binary"
+        ),
+    ]
+    for source in sources:
+        column = fc.EmbeddingColumn(cities, dimension=2, pretrained=source, initializer="ones")
+        assert fc.from_config(fc.serialize(column)) == column
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="feature_columns.remap"):
+            table = table_of(fc.FeatureLayer([column]), column)
+        np.testing.assert_array_equal(table, [[1, 1], [3.5, -4], [1, 2], [1, 1]])  # OOV and "rome" are new
+        assert "2 matched, 2 new (freshly initialised), 1 dropped" in caplog.text  # "the" unread
+
+
+def test_bad_binary_word2vec_files_name_the_column_and_the_file(tmp_path):
+    vectors = {"paris": [1.0, 2.0], "rome": [3.0, 4.0]}
+    cities = fc.VocabularyColumn("city", ["paris", "rome"])
+
+    def error(path: str, match: str):
+        source = fc.PretrainedMatrix(path)
+        layer_error(
+            fc.EmbeddingColumn(cities, dimension=2, pretrained=source), rf"EmbeddingColumn\('city_embedding'\): {match}"
+        )
+
+    truncated = tmp_path / "truncated.bin"
+    write_word2vec_binary(truncated, vectors)
+    truncated.write_bytes(truncated.read_bytes()[:-5])  # rome's last float32 (4 bytes) and newline are cut off
+    error(
+        str(truncated),
+        r"PretrainedMatrix\('.*truncated.bin'\) must hold the 2 tokens, each with 2 float32 values, that its header "
+        r"announces\. Received: a file that ends after 1 of them\. The file is truncated or its header is wrong",
+    )
+    # Header dimension 3: "paris" takes 12 bytes (its 8, "\n", "rom"), then "e" lacks 12 more (9 are left).
+    error(write_word2vec_binary(tmp_path / "wide.bin", vectors, header="2 3"), r".*wide.bin.*ends after 1 of them")
+    # Header count 1: after "paris", "\n" + "rome " + 8 bytes + "\n" = 15 bytes remain.
+    error(
+        write_word2vec_binary(tmp_path / "fewer.bin", vectors, header="1 2"),
+        r"PretrainedMatrix\('.*fewer.bin'\) must hold the 1 tokens.*Received: 15 more bytes after them",
+    )
+    error(
+        write_lines(tmp_path / "text.bin", ["paris 1 2"]),
+        r"PretrainedMatrix\('.*text.bin'\) must be a binary word2vec file, starting with the line "
+        r"'<tokens> <dimension>'\. Received: a file starting b'paris 1 2\\n'.*`format=\"text\"`",
+    )
+    with pytest.raises(ValueError, match=r"PretrainedMatrix: `format` must be one of \('npy', 'text', 'word2vec_bi"):
+        fc.PretrainedMatrix("vectors.bin", format="bin")
+
+
 def test_a_keras_model_remaps_a_changed_and_a_learned_vocabulary(tmp_path, caplog):
     old = fc.EmbeddingColumn(fc.VocabularyColumn("tag", ["a", "b", "c", "d"]), dimension=2, name="tags")
     old_layer = fc.FeatureLayer([old])
@@ -274,7 +417,7 @@ def test_a_learned_vocabulary_waits_for_adapt_before_the_table_is_used(tmp_path)
         fc.VocabularyColumn("tag", max_tokens=3), dimension=2, pretrained=fc.PretrainedMatrix(vectors)
     )
     layer = fc.FeatureLayer([column])
-    with pytest.raises(ValueError, match=r"pretrained tables of \['tag_embedding'\].*Adapt the FeatureLayer"):
+    with pytest.raises(ValueError, match=r"pretrained tables.*'tag_embedding'.*Adapt the FeatureLayer"):
         keras.Model(layer.preprocessed_inputs(), layer.encoder(layer.preprocessed_inputs()))
     layer.adapt({"tag": np.array(["a", "b"])})
     np.testing.assert_array_equal(layer({"tag": np.array(["a"])}).numpy(), [[1, 2]])

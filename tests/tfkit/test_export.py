@@ -141,6 +141,8 @@ def test_vocabularies_travel_inside_the_export(tmp_path):
     expected = model(features).numpy()[:, 0]
     path = export.export_saved_model(model, str(tmp_path / "exports"))
     os.remove(vocabulary_file)  # what the model needs from it is inside the export now
+    with open(os.path.join(path, "assets.extra", "feature_columns.json")) as file:
+        assert json.load(file)["feature_state"]["city"] == {"vocabulary": ["nyc", "sf", "la"]}
     serving = tf.saved_model.load(path).signatures["serving_default"]
     served = serving(city=tf.constant(features["city"]), tags=tf.constant(features["tags"]))["predictions"]
     np.testing.assert_allclose(served.numpy(), expected, atol=1e-6)
@@ -149,6 +151,21 @@ def test_vocabularies_travel_inside_the_export(tmp_path):
     examples = tf.constant([_example(row) for row in rows])
     predict = tf.saved_model.load(path).signatures["predict"]
     np.testing.assert_allclose(predict(examples=examples)["predictions"].numpy(), expected, atol=1e-6)
+
+
+def test_the_export_records_its_columns_and_their_adapted_state(tmp_path):
+    columns = [
+        fc.NumericColumn("x", normalization="zscore"),
+        fc.EmbeddingColumn(fc.VocabularyColumn("city", max_tokens=3), dimension=2),
+    ]
+    layer = fc.FeatureLayer(columns)
+    layer.adapt(pd.DataFrame({"x": [1.0, 3.0, 5.0], "city": ["sf", "la", "sf"]}))
+    path = export.export_saved_model(models.dnn(layer, RegressionHead(), [2]), str(tmp_path))
+    with open(os.path.join(path, "assets.extra", "feature_columns.json")) as file:
+        record = json.load(file)
+    assert [fc.from_config(config) for config in record["feature_columns"]] == columns
+    assert record["feature_state"]["city"] == {"vocabulary": ["sf", "la"]}  # max_tokens 3: 1 OOV id + 2 tokens
+    assert record["feature_state"] == json.loads(json.dumps(layer.state))  # the statistics of x too
 
 
 def test_saved_model_cli_lists_the_signatures(trained, tmp_path):
