@@ -2,19 +2,23 @@
 
     .venv/bin/python bench/sampled_softmax.py                  # speed at 100k and 1M classes, then accuracy
     .venv/bin/python bench/sampled_softmax.py --skip-accuracy  # speed only
+    .venv/bin/python bench/sampled_softmax.py --classes 1000000 --optimizers adam lazy_adam --skip-accuracy
+    .venv/bin/python bench/sampled_softmax.py --skip-speed --accuracy-optimizer lazy_adam
 
 Speed: one `HeadModel` per (head, class count, optimizer) — a Dense body of width `--dim` and the head — is
 trained on one fixed in-memory batch (no input pipeline in the timing), after warm-up steps that trace and
 build everything; steps/s is the median of `--repeats` timed runs of about `--seconds` each. The optimizer
-decides whether a step's cost still grows with the number of classes, so there are three: SGD, whose Keras
+decides whether a step's cost still grows with the number of classes, so there are four: SGD, whose Keras
 update of a sparse (IndexedSlices) gradient touches only the gathered rows; Adagrad, which scatters its update
-into those rows but computes `sqrt(accumulator)` for every row; and Adam, which Keras applies densely to every
-row of the output weights each step.
+into those rows but computes `sqrt(accumulator)` for every row; Adam, which Keras applies densely to every
+row of the output weights each step; and `tfkit.optimizers.LazyAdam`, Adam restricted to the rows a sparse
+gradient touches (`--optimizers` picks a subset).
 
 Accuracy: a synthetic problem with 100,000 classes, each a random prototype in 16 dimensions; examples are a
 prototype plus noise, classes drawn Zipf-like (log-uniform, the sampler's own assumption, as word frequencies
 are). The same data and steps train a full-softmax MultiClassHead, a SampledSoftmaxHead and an NCEHead; all are
-scored by top-5 accuracy on held-out examples with the full softmax.
+scored by top-5 accuracy on held-out examples with the full softmax. The optimizer is Adam(0.02), or
+`--accuracy-optimizer lazy_adam` for LazyAdam(0.02), which moves a class's row only in steps that gather it.
 """
 
 from __future__ import annotations
@@ -30,8 +34,16 @@ import tensorflow as tf
 
 from tfkit.heads import MultiClassHead, NCEHead, SampledSoftmaxHead
 from tfkit.models import HeadModel
+from tfkit.optimizers import LazyAdam
 
 HEADS = {"full softmax": MultiClassHead, "sampled softmax": SampledSoftmaxHead, "NCE": NCEHead}
+# Each with its defaults, as `compile` would make it from Keras's name.
+OPTIMIZERS = {
+    "sgd": keras.optimizers.SGD,
+    "adagrad": keras.optimizers.Adagrad,
+    "adam": keras.optimizers.Adam,
+    "lazy_adam": LazyAdam,
+}
 
 
 def log_uniform_classes(rng, num_classes: int, rows: int) -> np.ndarray:
@@ -70,11 +82,11 @@ def speed(args) -> None:
     for num_classes in args.classes:
         x = rng.normal(size=(args.batch, args.dim)).astype("float32")
         batch = (x, log_uniform_classes(rng, num_classes, args.batch))
-        for optimizer in ("sgd", "adagrad", "adam"):
+        for optimizer in args.optimizers:
             rates = {}
             for name in ("full softmax", "sampled softmax", "NCE"):
                 keras.utils.set_random_seed(0)
-                model = make_model(name, num_classes, args.num_sampled, args.dim, optimizer)
+                model = make_model(name, num_classes, args.num_sampled, args.dim, OPTIMIZERS[optimizer]())
                 rates[name] = steps_per_second(model, batch, args.seconds, args.repeats)
                 ratio = rates[name] / rates["full softmax"]
                 print(f"{num_classes:>9} {optimizer:>9} {name:>16} {rates[name]:>9.2f} {ratio:>8.1f}", flush=True)
@@ -94,14 +106,14 @@ def accuracy(args) -> None:
     train = prototype_problem(np.random.default_rng(0), prototypes, steps * args.batch)
     test = prototype_problem(np.random.default_rng(1), prototypes, 8192)
     print(
-        f"\naccuracy: {num_classes} classes, {steps} steps of {args.batch}, Adam(0.02), num_sampled "
-        f"{args.num_sampled}; top-5 accuracy on 8192 held-out examples ({np.isin(test[1], train[1]).mean():.1%} "
-        "of them of a class seen in training)"
+        f"\naccuracy: {num_classes} classes, {steps} steps of {args.batch}, {args.accuracy_optimizer}(0.02), "
+        f"num_sampled {args.num_sampled}; top-5 accuracy on 8192 held-out examples "
+        f"({np.isin(test[1], train[1]).mean():.1%} of them of a class seen in training)"
     )
     results = {}
     for name in ("full softmax", "sampled softmax", "NCE"):
         keras.utils.set_random_seed(0)
-        model = make_model(name, num_classes, args.num_sampled, dim, keras.optimizers.Adam(0.02))
+        model = make_model(name, num_classes, args.num_sampled, dim, OPTIMIZERS[args.accuracy_optimizer](0.02))
         start = time.perf_counter()
         model.fit(*train, batch_size=args.batch, epochs=1, verbose=0)
         seconds = time.perf_counter() - start
@@ -118,16 +130,20 @@ def accuracy(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--classes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--optimizers", nargs="+", choices=sorted(OPTIMIZERS), default=list(OPTIMIZERS))
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--num-sampled", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=5.0, help="about how long each timed run lasts")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--accuracy-steps", type=int, default=200)
+    parser.add_argument("--accuracy-optimizer", choices=["adam", "lazy_adam"], default="adam")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, devices {tf.config.list_physical_devices()}")
-    speed(args)
+    if not args.skip_speed:
+        speed(args)
     if not args.skip_accuracy:
         accuracy(args)
 

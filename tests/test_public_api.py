@@ -58,6 +58,7 @@ SNAPSHOT = {
         "heads",
         "layers",
         "models",
+        "optimizers",
         "train_and_evaluate",
     ],
     tfkit.heads: [

@@ -9,7 +9,7 @@ from tfkit._versions import check_versions
 
 check_versions()
 
-from tfkit import data, evaluation, export, heads, layers, models  # noqa: E402
+from tfkit import data, evaluation, export, heads, layers, models, optimizers  # noqa: E402
 from tfkit.canned import (  # noqa: E402
     DNNClassifier,
     DNNLinearCombinedClassifier,
@@ -56,5 +56,6 @@ __all__ = [
     "heads",
     "layers",
     "models",
+    "optimizers",
     "train_and_evaluate",
 ]

@@ -19,10 +19,11 @@ import tensorflow as tf
 
 import feature_columns as fc
 from feature_columns.inputs import to_feature_arrays
-from feature_columns.specs import RawFeature, check_columns, raw_features
+from feature_columns.specs import RawFeature, check_columns, preprocessed_spec
 from tfkit import data as tfdata
 from tfkit import evaluation
 from tfkit import heads as tfheads
+from tfkit import optimizers as tfoptimizers
 from tfkit.export import export_saved_model
 from tfkit.files import write_atomically, write_json
 from tfkit.models import BUILDERS, split
@@ -45,7 +46,12 @@ class Estimator:
         optimizer: a Keras optimizer name, whose rate `learning_rate` sets, or a Keras optimizer instance (e.g.
             `tfkit.models.wide_and_deep_optimizer()`), used by this Estimator alone.
         steps_per_execution: training steps per call into TensorFlow (fewer Python round trips).
-        jit_compile: compile the training step with XLA.
+        jit_compile: compile the model's steps with XLA. `"auto"` (the default) does where it pays: every layer
+            of the model and its head allow it (sampled heads and label vocabularies do not), every preprocessed
+            feature has a fixed width (multivalent ids are padded per batch: XLA would compile again for every
+            new width), and no layer draws random numbers (dropout: slow in XLA on the CPU, where the taxi-fare
+            model with dropout 0.1 trained 5x slower compiled). On the benchmark's model (bench/RESULTS.md) XLA
+            trains about 1.2x faster, for a one-time compilation of a second or two.
         seed: seeds weight initialisation and shuffling, for reproducible runs.
         warm_start_from: start from an earlier model instead of random values: the path of an Estimator
             `model_dir`, a tfkit SavedModel or a `.keras` file, or `(path, pattern)` to start only the variables
@@ -76,7 +82,7 @@ class Estimator:
         optimizer="adam",
         learning_rate: float = 1e-3,
         steps_per_execution: int = 32,
-        jit_compile: bool = False,
+        jit_compile: bool | str = "auto",
         seed: int | None = None,
         warm_start_from=None,
     ):
@@ -158,26 +164,48 @@ class Estimator:
         optimizer = self.optimizer
         if not isinstance(optimizer, keras.optimizers.Optimizer):
             optimizer = keras.optimizers.deserialize(
-                {"class_name": optimizer, "config": {"learning_rate": self.learning_rate}}
+                {"class_name": optimizer, "config": {"learning_rate": self.learning_rate}},
+                custom_objects=tfoptimizers.NAMES,
             )
         core.compile(
             optimizer=optimizer,
             steps_per_execution=self.steps_per_execution,
-            jit_compile=self.jit_compile,
+            jit_compile=self._use_xla(features, core),
         )
+
+    def _use_xla(self, features: fc.FeatureLayer, core: keras.Model) -> bool:
+        if self.jit_compile != "auto":
+            return self.jit_compile
+        fixed_widths = all(None not in shape for shape, _ in preprocessed_spec(features.columns).values())
+        layers = list(core._flatten_layers())
+        # e.g. a head's label lookup (used in tf.data, never in the step) is a layer Keras will not compile.
+        compilable = all(layer.supports_jit for layer in layers)
+        # Random numbers are slow in XLA on the CPU: with dropout the taxi-fare model trained 5x slower compiled.
+        random = any(hasattr(layer, "seed_generator") for layer in layers)
+        return fixed_widths and compilable and not random and self.head.xla_compatible
 
     # -- data --------------------------------------------------------------------------------------------
 
     def _arrays(self, data, where: str, *, need_label: bool) -> tuple:
-        """`(features, labels)` arrays from CSV paths, a DataFrame or a dict; checked before anything runs."""
+        """`(features, labels)` arrays from CSV paths, a DataFrame or a dict; checked before anything runs.
+
+        With labels come the head's `weight_column` weights, among the features (`_prepare_example` takes them).
+        """
+        weight_column = self.head.weight_column if need_label else None
         if isinstance(data, (str, os.PathLike, tfdata.CsvFiles)) or (
             isinstance(data, (list, tuple)) and data and isinstance(data[0], str)
         ):
             return tfdata.read_csv(
-                data, self.columns, label=self.label if need_label else None, label_dtype=self.head.label_dtype
+                data,
+                self.columns,
+                label=self.label if need_label else None,
+                label_dtype=self.head.label_dtype,
+                weight_column=weight_column,
             )
         if isinstance(data, (pd.DataFrame, dict)):
-            features = to_feature_arrays(data, raw_features(self.columns), source=where)
+            features = to_feature_arrays(data, tfdata.weighted_specs(self.columns, weight_column), source=where)
+            if weight_column:
+                features = tfdata.check_weights(features, weight_column, source=where)
             labels = None
             if need_label:
                 if self.label not in data:
@@ -202,17 +230,28 @@ class Estimator:
         return self._arrays(data, where, need_label=need_label)
 
     def _dataset(self, source, batch_size: int, *, shuffle: bool) -> tf.data.Dataset:
-        """Preprocesses batches in `tf.data` (parallel, prefetched) so the model step never waits for them."""
+        """Preprocesses batches in `tf.data` (parallel, prefetched) so the model step never waits for them.
+
+        Arrays are shuffled and batched whole (see `tfkit.data.preprocessed_batches`); while training, the last
+        partial batch of each epoch is left out, so that every step has one shape (one XLA compilation).
+        """
         preprocessor, _ = split(self.model)
-        if isinstance(source, tf.data.Dataset):
-            dataset = source
-        else:
+        if not isinstance(source, tf.data.Dataset):
             features, labels = source
-            dataset = tfdata.batched_dataset(features, labels, batch_size=batch_size, shuffle=shuffle, seed=self.seed)
-        if isinstance(dataset.element_spec, tuple):
-            dataset = dataset.map(self._prepare_example, num_parallel_calls=tf.data.AUTOTUNE)
+            prepare = preprocessor if labels is None else self._prepare_example
+            return tfdata.preprocessed_batches(
+                features,
+                labels,
+                prepare,
+                batch_size=batch_size,
+                shuffle=shuffle,
+                seed=self.seed,
+                drop_remainder=shuffle,
+            )
+        if isinstance(source.element_spec, tuple):
+            dataset = source.map(self._prepare_example, num_parallel_calls=tf.data.AUTOTUNE)
         else:
-            dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+            dataset = source.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
 
     def _prepare_example(self, features, labels, *weights):

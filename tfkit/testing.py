@@ -1,4 +1,5 @@
-"""The conformance harness every column and head passes: config round trip, Keras save/load, tf.data use.
+"""The conformance harness every column, head, model and canned estimator passes: config round trip, Keras
+save/load, tf.data use, training, export.
 
 It is public so that code extending tfkit (a new column or head) can hold itself to the same contract:
 
@@ -16,8 +17,12 @@ import numpy as np
 import tensorflow as tf
 
 import feature_columns as fc
-from feature_columns.specs import id_slots
+from feature_columns.inputs import to_feature_arrays, to_tensors
+from feature_columns.specs import id_slots, raw_features
 from feature_columns.vocabulary import padding_value
+from tfkit.export import export_saved_model
+from tfkit.heads import PREDICTION_KEYS, BinaryHead, MultiClassHead, RegressionHead
+from tfkit.models import find_head, split
 
 
 def all_example_columns() -> list:
@@ -161,8 +166,6 @@ def check_head(head, hidden, labels, workdir: str) -> None:
     >>> from tfkit.heads import MultiClassHead
     >>> check_head(MultiClassHead(3), np.ones((2, 4), "float32"), np.array([0, 2]), tempfile.mkdtemp())
     """
-    from tfkit.heads import PREDICTION_KEYS  # here, so that checking columns needs no heads
-
     where = type(head).__name__
     hidden = tf.constant(hidden, tf.float32)
     rows = int(hidden.shape[0])
@@ -216,3 +219,133 @@ def check_head(head, hidden, labels, workdir: str) -> None:
             np.testing.assert_array_equal(expected, actual, err_msg=f"{where}: SavedModel output {key!r}")
         else:
             np.testing.assert_allclose(expected, actual, rtol=1e-5, err_msg=f"{where}: SavedModel output {key!r}")
+
+
+def _assert_outputs_close(expected: dict, actual: dict, where: str, what: str) -> None:
+    """Each of `expected`'s outputs equals `actual`'s: strings exactly, numbers within 1e-5."""
+    for key, value in expected.items():
+        value, other = np.asarray(value), np.asarray(actual[key])
+        if value.dtype.kind in "OSU":
+            np.testing.assert_array_equal(value, other, err_msg=f"{where}: {what} {key!r}")
+        else:
+            np.testing.assert_allclose(value, other, rtol=1e-5, atol=1e-5, err_msg=f"{where}: {what} {key!r}")
+
+
+def _serve(path: str, tensors: dict) -> dict:
+    """The `serving_default` outputs of the SavedModel at `path` for raw feature `tensors`."""
+    loaded = tf.saved_model.load(path)  # kept until the outputs are computed: its variables die with it
+    return {key: value.numpy() for key, value in loaded.signatures["serving_default"](**tensors).items()}
+
+
+def check_model(model, features, labels, workdir: str, *, steps: int = 3, optimizer=None, export: bool = True) -> None:
+    """Asserts the contract of a model made by a `tfkit.models` builder (either form); raises AssertionError
+    naming what broke.
+
+    - it splits into `(preprocessor, core)` around one head (`tfkit.models.split`, `find_head`);
+    - its core trains with `fit` on a `tf.data` pipeline that preprocesses the features and prepares the labels
+      (as `tfkit.Estimator` feeds it): `steps` full-batch steps have a finite loss and lower the evaluation
+      loss; evaluation reports the loss and the head's metrics;
+    - `model(features)` is float32 `[batch, head.units]`; the head's predictions lead with the batch dimension;
+    - rebuilt from its config and given the same weights, and saved as `.keras` and loaded back, it gives
+      identical outputs;
+    - if `export`, the `serving_default` signature of `tfkit.export.export_saved_model` serves the head's
+      serving outputs within 1e-5.
+
+    Args:
+        model: the model to check; its core is compiled here.
+        features: raw features (a dict of arrays or a DataFrame), a few rows.
+        labels: their labels, as the head takes them.
+        workdir: a folder to save into.
+        steps: training steps.
+        optimizer: the core's optimizer; defaults to Adam with rate 0.01.
+        export: check the SavedModel export as well.
+
+    >>> from feature_columns import NumericColumn
+    >>> from tfkit.heads import RegressionHead
+    >>> from tfkit.models import dnn
+    >>> model = dnn([NumericColumn("x")], RegressionHead(), hidden_units=[2])
+    >>> check_model(model, {"x": [1.0, 2.0]}, np.array([1.0, 3.0]), tempfile.mkdtemp(), export=False)
+    """
+    where = f"model {model.name!r}"
+    preprocessor, core = split(model)
+    head = find_head(model)
+    tensors = to_tensors(to_feature_arrays(features, raw_features(preprocessor.columns), source=where))
+    rows = len(next(iter(tensors.values())))
+
+    core.compile(optimizer=optimizer or keras.optimizers.Adam(0.01))
+    dataset = tf.data.Dataset.from_tensors((tensors, labels)).map(
+        lambda x, y: (preprocessor(x), head.prepare_labels(y))
+    )
+    before = core.evaluate(dataset, return_dict=True, verbose=0)
+    expected_names = ["loss", *(metric.name for metric in head.make_metrics())]
+    assert sorted(before) == sorted(expected_names), f"{where}: evaluate reported {sorted(before)}"
+    # One epoch of `steps` batches: Keras's per-epoch overhead would cost more than the steps.
+    (trained,) = core.fit(dataset.repeat(steps), shuffle=False, verbose=0).history["loss"]
+    after = core.evaluate(dataset, return_dict=True, verbose=0)["loss"]
+    assert np.isfinite(trained), f"{where}: training loss {trained}"
+    assert np.isfinite(after) and after < before["loss"], f"{where}: loss {before['loss']} -> {after} in {steps} steps"
+
+    outputs = model(tensors)
+    assert outputs.dtype == tf.float32 and tuple(outputs.shape) == (rows, head.units), f"{where}: {outputs.shape}"
+    predictions = head.predictions(outputs)
+    assert set(predictions) <= set(PREDICTION_KEYS), f"{where}: non-canonical keys {sorted(predictions)}"
+    for key, value in predictions.items():
+        assert value.shape[0] == rows, f"{where}: prediction {key!r} has shape {value.shape}"
+
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    clone(tensors)  # a Sequential of dict inputs builds its layers on its first call
+    clone.set_weights(model.get_weights())
+    np.testing.assert_array_equal(clone(tensors), outputs, err_msg=f"{where}: config round trip changed the outputs")
+    path = os.path.join(workdir, f"{model.name}.keras")
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(reloaded(tensors), outputs, err_msg=f"{where}: .keras reload changed the outputs")
+
+    if export:
+        served = _serve(export_saved_model(model, os.path.join(workdir, f"{model.name}_export")), tensors)
+        _assert_outputs_close(head.serving_outputs(outputs), served, where, "SavedModel output")
+
+
+def check_estimator(estimator, frame, workdir: str, *, steps: int = 3, batch_size: int = 8) -> None:
+    """Asserts the contract of a (canned) `tfkit.Estimator`; raises AssertionError naming what broke.
+
+    - it trains `steps` batches of the DataFrame `frame` (which holds the label column);
+    - `evaluate` returns finite metrics under `tf.estimator`'s names: `loss`, `average_loss`, and a binary
+      classifier's `accuracy`, `precision`, `recall`, `auc`, `auc_precision_recall`, a multi-class classifier's
+      `accuracy`, a regressor's `rmse` and `mae`, with `prediction/mean` and `label/mean` for binary classifiers
+      and one-value regressors;
+    - `predict` yields one dict per row, equal to the rows of `predict_batch` (numbers within 1e-5);
+    - the SavedModel `export_saved_model` writes, loaded with `tf.saved_model.load`, serves the same values as
+      `predict_batch` within 1e-5.
+
+    >>> import pandas as pd
+    >>> import tfkit
+    >>> from feature_columns import NumericColumn
+    >>> frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "label": [0, 0, 1, 1]})
+    >>> check_estimator(tfkit.LinearClassifier([NumericColumn("x")]), frame, tempfile.mkdtemp(), steps=1)
+    """
+    head = estimator.head
+    where = f"{type(head).__name__} estimator"
+    names = {"loss", "average_loss"}
+    if isinstance(head, BinaryHead):
+        names |= {"accuracy", "precision", "recall", "auc", "auc_precision_recall", "prediction/mean", "label/mean"}
+    elif isinstance(head, MultiClassHead):
+        names |= {"accuracy"}
+    elif isinstance(head, RegressionHead):
+        names |= {"rmse", "mae"} | ({"prediction/mean", "label/mean"} if head.units == 1 else set())
+    metrics = estimator.train(frame, steps=steps, batch_size=batch_size, verbose=0).evaluate(frame)
+    assert names <= set(metrics), f"{where}: evaluate lacks {sorted(names - set(metrics))}"
+    assert all(np.isfinite(value) for value in metrics.values()), f"{where}: metrics {metrics}"
+
+    batch = estimator.predict_batch(frame)
+    rows = list(estimator.predict(frame))
+    assert len(rows) == len(frame), f"{where}: predict yielded {len(rows)} dicts for {len(frame)} rows"
+    for i, row in enumerate(rows):
+        assert set(row) == set(batch), f"{where}: predict's keys {sorted(row)} differ from {sorted(batch)}"
+        _assert_outputs_close({key: batch[key][i] for key in batch}, row, where, f"predict row {i}, output")
+
+    tensors = to_tensors(to_feature_arrays(frame, raw_features(estimator.columns), source=where))
+    served = _serve(estimator.export_saved_model(os.path.join(workdir, "export")), tensors)
+    shared = {key: batch[key] for key in served if key in batch}
+    assert shared, f"{where}: the SavedModel serves {sorted(served)}, none of which predict returns"
+    _assert_outputs_close(shared, served, where, "SavedModel output")

@@ -1,10 +1,23 @@
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
+import tfkit
 from feature_columns import EmbeddingColumn, HashedColumn, NumericColumn
-from tfkit.heads import BinaryHead, MultiClassHead
-from tfkit.models import BUILDERS, cnn, dnn, linear, linear_columns, split, wide_and_deep, wide_and_deep_optimizer
+from tfkit.heads import BinaryHead, MultiClassHead, RegressionHead, SampledSoftmaxHead
+from tfkit.models import (
+    BUILDERS,
+    HeadModel,
+    cnn,
+    dnn,
+    find_head,
+    linear,
+    linear_columns,
+    split,
+    wide_and_deep,
+    wide_and_deep_optimizer,
+)
 
 WIDE = [HashedColumn("h", num_bins=4), NumericColumn("x")]
 DEEP = [EmbeddingColumn(HashedColumn("g", num_bins=5), dimension=2), NumericColumn("z")]
@@ -106,3 +119,87 @@ def test_cnn_stacks_the_course_layers_and_learns_where_the_bright_half_is():
 def test_cnn_needs_an_image_shape_that_holds_the_features():
     with pytest.raises(ValueError, match=r"`image_shape` must be \(height, width, channels\) holding the features' 36"):
         cnn([NumericColumn("pixels", shape=(6, 6, 1))], BinaryHead(), (5, 5, 1))
+
+
+IMAGES = {"pixels": RNG.uniform(size=(4, 6, 6, 1)).astype("float32")}
+CHAINS = {
+    "linear": (lambda sequential: linear(WIDE, BinaryHead(), sequential=sequential), {"h": DATA["h"], "x": DATA["x"]}),
+    "dnn": (
+        lambda sequential: dnn(DEEP, MultiClassHead(3), [4, 3], dropout=0.2, batch_norm=True, sequential=sequential),
+        {"g": DATA["g"], "z": DATA["z"]},
+    ),
+    "cnn": (
+        lambda sequential: cnn(
+            [NumericColumn("pixels", shape=(6, 6, 1))], RegressionHead(), (6, 6, 1), filters=2, dense_units=3,
+            sequential=sequential,
+        ),
+        IMAGES,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("builder", sorted(CHAINS))
+def test_the_sequential_form_gives_the_functional_forms_outputs_with_the_same_weights(builder):
+    build, features = CHAINS[builder]
+    functional, sequential = build(False), build(True)
+    preprocessor, core = split(sequential)
+    assert isinstance(sequential, keras.Sequential) and sequential.layers == [preprocessor, core]
+    assert (
+        isinstance(core, HeadModel) and isinstance(core.body, keras.Sequential) and find_head(sequential) is core.head
+    )
+    for variable in functional.weights:  # positive, so that batch normalization's moving variances are valid
+        variable.assign(RNG.uniform(0.1, 1.0, size=variable.shape).astype("float32"))
+    sequential.set_weights(functional.get_weights())  # same layers in the same order, so the same weight list
+    expected = functional(features).numpy()
+    assert np.abs(expected).max() > 0.1  # random weights: outputs that would show a difference
+    np.testing.assert_allclose(sequential(features).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+class _CountingHead(SampledSoftmaxHead):
+    """Counts the times the full logits are computed (at tracing, which is when graph code runs Python)."""
+
+    full_logits = 0
+
+    def call(self, hidden):
+        _CountingHead.full_logits += 1
+        return super().call(hidden)
+
+
+def test_the_sequential_form_trains_with_the_heads_loss_never_the_full_logits_of_a_sampled_head():
+    model = dnn([NumericColumn("z")], _CountingHead(50, num_sampled=4), hidden_units=[4], sequential=True)
+    preprocessor, core = split(model)
+    core.compile(optimizer="sgd")
+    features, labels = preprocessor({"z": DATA["z"]}), np.arange(6)
+    before = _CountingHead.full_logits
+    core.fit(features, labels, epochs=1, verbose=0)
+    assert _CountingHead.full_logits == before  # training used the sampled loss alone
+    assert {"accuracy", "loss"} <= set(core.evaluate(features, labels, return_dict=True, verbose=0))
+    assert _CountingHead.full_logits > before  # evaluation does use them
+
+
+def test_wide_and_deep_has_no_sequential_form_and_says_to_use_the_functional_one():
+    wide = linear_columns(WIDE)
+    with pytest.raises(
+        ValueError,
+        match=r"wide_and_deep: `sequential` must be False: a wide-and-deep model has two branches.*"
+        r"Received: sequential=True. Use the functional form \(sequential=False\)",
+    ):
+        wide_and_deep(wide + DEEP, BinaryHead(), ["h_linear"], sequential=True)
+
+
+def test_sequential_must_be_a_bool():
+    with pytest.raises(ValueError, match=r"dnn: `sequential` must be True or False. Received: sequential='yes' \(of"):
+        dnn(DEEP, BinaryHead(), sequential="yes")
+
+
+def test_an_estimator_trains_resumes_and_predicts_with_the_sequential_form(tmp_path):
+    frame = pd.DataFrame({"z": DATA["z"], "y": 2.0 * DATA["z"]})
+    params = {"hidden_units": [4], "sequential": True}
+    trained = tfkit.Estimator([NumericColumn("z")], "regression", label="y", model_params=params, model_dir=tmp_path)
+    trained.train(frame, epochs=2, verbose=0)
+    assert isinstance(trained.model, keras.Sequential)
+    # a new Estimator on the same model_dir rebuilds the Sequential form and loads the trained weights into it
+    restored = tfkit.Estimator([NumericColumn("z")], "regression", label="y", model_params=params, model_dir=tmp_path)
+    np.testing.assert_array_equal(
+        restored.predict_batch(frame)["predictions"], trained.predict_batch(frame)["predictions"]
+    )

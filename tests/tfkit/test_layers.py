@@ -79,6 +79,27 @@ def test_penalties_survive_a_keras_file(tmp_path):
     assert find_head(reloaded).get_config()["regularizer"]["config"]["l2"] == pytest.approx(0.01)
 
 
+def test_a_sampled_heads_embedding_penalty_survives_a_keras_file(tmp_path):
+    features = fc.FeatureLayer([fc.NumericColumn("x")])  # the head's table alone
+    model = layers.l2(dnn(features, SampledSoftmaxHead(50, 5), hidden_units=[4]), 0.01, embeddings=True)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    # the same weights under the same penalty: 0.01 * the sum of squares of every kernel and table, once
+    tables = _weights(model, "kernel") + _weights(model, "embeddings")
+    expected = 0.01 * sum((t**2).sum() for t in tables)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+    assert float(sum(reloaded.losses)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_feature_embedding_penalties_survive_a_keras_file(tmp_path):
+    model = layers.l2(_model(), 0.01, embeddings=True)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    assert float(sum(reloaded.losses)) == pytest.approx(float(sum(model.losses)), rel=1e-6)
+
+
 def test_targets_must_be_layers_with_kernels():
     with pytest.raises(TypeError, match=r"`target` must be a Keras model or layer. Received: target of type list"):
         layers.l2([keras.layers.Dense(1)])

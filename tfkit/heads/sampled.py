@@ -9,7 +9,9 @@ prediction and serving use the full softmax over the same weights: the numbers a
 
 The gradient of the output weights is sparse (`tf.IndexedSlices`); train with an optimizer that keeps it so.
 Keras's SGD updates only the gathered rows; its Adagrad computes its denominator for every row, and its Adam
-updates every row every step, a cost that grows with `n` again (bench/RESULTS.md has the numbers).
+updates every row every step, a cost that grows with `n` again. For Adam, use `tfkit.optimizers.LazyAdam`
+(`optimizer="lazy_adam"` in a `tfkit.Estimator`), which updates only the gathered rows (bench/RESULTS.md has
+the numbers).
 """
 
 from __future__ import annotations

@@ -3,6 +3,14 @@
 Every builder makes a *core* model from preprocessed inputs to the head's outputs, and wraps it with the
 feature layer's preprocessor into the model users see, from raw features. Training feeds the core from a
 `tf.data` pipeline that preprocesses in parallel; serving runs the whole model: the same layers either way.
+
+A chain builder (`linear`, `dnn`, `cnn`) makes either form of the same layers. The functional form (the default)
+is `keras.Model(raw, core(preprocessor(raw)))`. The Sequential form is `keras.Sequential([preprocessor, core])`
+whose core is a `HeadModel` around a `keras.Sequential([encoder, *layers])` body: the core stays a `HeadModel`
+in both forms, because Keras's own `train_step` (a Sequential's too) would compute the full logits and a compiled
+loss, where the head's loss must be used (see `HeadModel`). Composing a Sequential body into a `HeadModel` keeps
+one training step, instead of a Sequential subclass repeating it. Either form is trained the same way, `core.fit`
+on preprocessed batches (see `split`), as `tfkit.Estimator` does.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import keras
 
 from feature_columns import FeatureLayer, FeaturePreprocessor
+from tfkit.models.head_model import HeadModel
 
 
 def as_feature_layer(where: str, features) -> FeatureLayer:
@@ -20,10 +29,48 @@ def as_feature_layer(where: str, features) -> FeatureLayer:
     return features
 
 
-def assemble(features: FeatureLayer, core: keras.Model, name: str) -> keras.Model:
-    """The raw-feature model: `core(features.preprocessor(raw inputs))`."""
-    raw = features.raw_inputs()
-    return keras.Model(raw, core(features.preprocessor(raw)), name=name)
+def check_sequential(where: str, sequential) -> bool:
+    """`sequential`, once it is known to be a bool (a builder's choice of form)."""
+    if not isinstance(sequential, bool):
+        raise ValueError(
+            f"{where}: `sequential` must be True or False. Received: sequential={sequential!r} "
+            f"(of type {type(sequential).__name__}). Pass True for a keras.Sequential model, False for a functional "
+            "one."
+        )
+    return sequential
+
+
+def chain(inputs: dict, encoder, layers, *, sequential: bool = False, name: str) -> keras.Model:
+    """A body applying `layers` in turn to `encoder(inputs)`: a `keras.Sequential([encoder, *layers])`, or a
+    functional model from the preprocessed `inputs` (which the Sequential form does not need)."""
+    if sequential:
+        return keras.Sequential([encoder, *layers], name=name)
+    hidden = encoder(inputs)
+    for layer in layers:
+        hidden = layer(hidden)
+    return keras.Model(inputs, hidden, name=name)
+
+
+def assemble(features: FeatureLayer, core: keras.Model, name: str, *, sequential: bool = False) -> keras.Model:
+    """The raw-feature model: `core(features.preprocessor(raw inputs))`, functional or `keras.Sequential`."""
+    if not sequential:
+        raw = features.raw_inputs()
+        return keras.Model(raw, core(features.preprocessor(raw)), name=name)
+    # A Sequential of dict inputs gets no graph to build its layers from, so the core is built here, as the
+    # functional form's graph builds it: its weights must exist before the first batch (checkpoints load into them).
+    core(features.preprocessed_inputs())
+    model = keras.Sequential([features.preprocessor, core], name=name)
+    model.build({key: tensor.shape for key, tensor in features.raw_inputs().items()})
+    return model
+
+
+def assemble_chain(
+    features: FeatureLayer, layers, head, *, sequential: bool, gradient_clip_norm, name: str
+) -> keras.Model:
+    """A chain builder's model, `head(layers(encoder(preprocessor(raw))))`, in the form `sequential` chooses."""
+    body = chain(features.preprocessed_inputs(), features.encoder, layers, sequential=sequential, name=f"{name}_body")
+    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
+    return assemble(features, core, name, sequential=sequential)
 
 
 def split(model: keras.Model) -> tuple:

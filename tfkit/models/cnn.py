@@ -7,8 +7,7 @@ import math
 import keras
 
 from tfkit.layers.dropout import check_rate
-from tfkit.models.assembly import as_feature_layer, assemble
-from tfkit.models.head_model import HeadModel
+from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
 
 WHERE = "tfkit.models.cnn"
 
@@ -25,6 +24,7 @@ def cnn(
     dense_units=128,
     dense_dropout=0.5,
     gradient_clip_norm=None,
+    sequential=False,
     name="cnn",
 ) -> keras.Model:
     """Conv2D -> MaxPooling2D -> Dropout -> Flatten -> Dense -> Dropout -> head, over image features.
@@ -41,6 +41,9 @@ def cnn(
         dropout: probability of dropping a unit after pooling; `dense_dropout` after the dense layer.
         dense_units: the dense layer's units (ReLU).
         gradient_clip_norm: clip the gradients to this global norm while training.
+        sequential: build a `keras.Sequential([preprocessor, core])` whose core's body is a
+            `keras.Sequential([encoder, Reshape, Conv2D, ...])`, instead of functional models; same layers and
+            outputs (see `tfkit.models.assemble`).
 
     >>> import numpy as np
     >>> from feature_columns import NumericColumn
@@ -58,16 +61,16 @@ def cnn(
         )
     rates = [None if rate is None else check_rate(WHERE, rate, arg) for arg, rate in
              (("dropout", dropout), ("dense_dropout", dense_dropout))]  # fmt: skip
-    inputs = features.preprocessed_inputs()
-    hidden = keras.layers.Reshape(shape, name="image")(features.encoder(inputs))
-    hidden = keras.layers.Conv2D(filters, kernel_size, activation="relu", name="conv")(hidden)
-    hidden = keras.layers.MaxPooling2D(pool_size, name="pool")(hidden)
-    if rates[0]:
-        hidden = keras.layers.Dropout(rates[0], name="dropout")(hidden)
-    hidden = keras.layers.Flatten(name="flatten")(hidden)
-    hidden = keras.layers.Dense(dense_units, activation="relu", name="dense")(hidden)
-    if rates[1]:
-        hidden = keras.layers.Dropout(rates[1], name="dense_dropout")(hidden)
-    body = keras.Model(inputs, hidden, name=f"{name}_body")
-    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
-    return assemble(features, core, name=name)
+    layers = [
+        keras.layers.Reshape(shape, name="image"),
+        keras.layers.Conv2D(filters, kernel_size, activation="relu", name="conv"),
+        keras.layers.MaxPooling2D(pool_size, name="pool"),
+        *([keras.layers.Dropout(rates[0], name="dropout")] if rates[0] else []),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(dense_units, activation="relu", name="dense"),
+        *([keras.layers.Dropout(rates[1], name="dense_dropout")] if rates[1] else []),
+    ]
+    return assemble_chain(
+        features, layers, head, sequential=check_sequential(WHERE, sequential), gradient_clip_norm=gradient_clip_norm,
+        name=name,
+    )  # fmt: skip

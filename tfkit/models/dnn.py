@@ -5,32 +5,33 @@ from __future__ import annotations
 import keras
 
 from tfkit.layers.dropout import check_rate
-from tfkit.models.assembly import as_feature_layer, assemble
-from tfkit.models.head_model import HeadModel
+from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
+
+WHERE = "tfkit.models.dnn"
 
 
 def _check_hidden_units(hidden_units) -> tuple:
     units = tuple(hidden_units) if isinstance(hidden_units, (list, tuple)) else None
     if not units or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
         raise ValueError(
-            f"tfkit.models.dnn: `hidden_units` must be a non-empty list of positive integers, e.g. [64, 32]. "
+            f"{WHERE}: `hidden_units` must be a non-empty list of positive integers, e.g. [64, 32]. "
             f"Received: hidden_units={hidden_units!r}."
         )
     return units
 
 
-def dnn_body(inputs: dict, encoder, hidden_units, *, activation="relu", dropout=None, batch_norm=False, name="dnn"):
-    """The hidden layers over `encoder(inputs)`, as a model from preprocessed `inputs` to the last activations."""
+def dnn_layers(hidden_units, *, activation="relu", dropout=None, batch_norm=False) -> list:
+    """The hidden layers, in order: each `Dense`, then its batch normalization and dropout if asked."""
     units = _check_hidden_units(hidden_units)
-    rate = None if dropout is None else check_rate("tfkit.models.dnn", dropout, "dropout")
-    hidden = encoder(inputs)
+    rate = None if dropout is None else check_rate(WHERE, dropout, "dropout")
+    layers = []
     for i, width in enumerate(units):
-        hidden = keras.layers.Dense(width, activation=activation, name=f"hidden_{i}")(hidden)
+        layers.append(keras.layers.Dense(width, activation=activation, name=f"hidden_{i}"))
         if batch_norm:
-            hidden = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(hidden)
+            layers.append(keras.layers.BatchNormalization(name=f"batch_norm_{i}"))
         if rate:
-            hidden = keras.layers.Dropout(rate, name=f"dropout_{i}")(hidden)
-    return keras.Model(inputs, hidden, name=f"{name}_body")
+            layers.append(keras.layers.Dropout(rate, name=f"dropout_{i}"))
+    return layers
 
 
 def dnn(
@@ -42,6 +43,7 @@ def dnn(
     dropout=None,
     batch_norm=False,
     gradient_clip_norm=None,
+    sequential=False,
     name="dnn",
 ) -> keras.Model:
     """A DNN from raw features to the head's outputs.
@@ -57,6 +59,9 @@ def dnn(
         dropout: probability of dropping a unit after each hidden layer.
         batch_norm: add batch normalization after each hidden layer.
         gradient_clip_norm: clip the gradients to this global norm while training.
+        sequential: build a `keras.Sequential([preprocessor, core])` whose core's body is a
+            `keras.Sequential([encoder, *hidden layers])`, instead of functional models; same layers and outputs
+            (see `tfkit.models.assemble`).
 
     >>> from feature_columns import NumericColumn
     >>> from tfkit.heads import RegressionHead
@@ -64,11 +69,12 @@ def dnn(
     >>> import numpy as np
     >>> model({"x": np.array([1.0, 2.0])}).shape
     TensorShape([2, 1])
+    >>> type(dnn([NumericColumn("x")], RegressionHead(), hidden_units=[4], sequential=True)).__name__
+    'Sequential'
     """
-    features = as_feature_layer("tfkit.models.dnn", features)
-    inputs = features.preprocessed_inputs()
-    body = dnn_body(
-        inputs, features.encoder, hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm, name=name
-    )
-    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
-    return assemble(features, core, name=name)
+    features = as_feature_layer(WHERE, features)
+    layers = dnn_layers(hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm)
+    return assemble_chain(
+        features, layers, head, sequential=check_sequential(WHERE, sequential), gradient_clip_norm=gradient_clip_norm,
+        name=name,
+    )  # fmt: skip

@@ -26,7 +26,8 @@ class HeadModel(keras.Model):
     a third dataset element is taken as sample weights.
 
     Args:
-        body: a Keras model (or layer) from the inputs to hidden activations `[batch, d]`.
+        body: a Keras model (or layer) from the inputs to hidden activations `[batch, d]`; a `keras.Sequential`
+            body is how the builders' Sequential form keeps this training step (see `tfkit.models.assemble`).
         head: a tfkit head.
         gradient_clip_norm: if set, gradients are rescaled so that their global norm is at most this.
 

@@ -6,9 +6,9 @@ import keras
 
 import feature_columns as fc
 from feature_columns.specs import DENSE_TYPES
-from tfkit.models.assembly import as_feature_layer, assemble
-from tfkit.models.head_model import HeadModel
+from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
 
+WHERE = "tfkit.models.linear"
 # Names the tables of a linear model's weights, which `wide_and_deep_optimizer` finds by it.
 LINEAR_SUFFIX = "_linear"
 
@@ -30,12 +30,7 @@ def linear_columns(columns) -> list:
     ]
 
 
-def linear_body(inputs: dict, encoder, name: str = "linear") -> keras.Model:
-    """Preprocessed `inputs` -> one value per column (summed id weights, or the numeric value), `[batch, n]`."""
-    return keras.Model(inputs, encoder(inputs), name=f"{name}_body")
-
-
-def linear(features, head, *, gradient_clip_norm=None, name="linear") -> keras.Model:
+def linear(features, head, *, gradient_clip_norm=None, sequential=False, name="linear") -> keras.Model:
     """A linear model from raw features to the head's outputs.
 
     Each categorical column contributes the sum of its ids' weights (a lookup, never a one-hot matrix), each
@@ -46,6 +41,9 @@ def linear(features, head, *, gradient_clip_norm=None, name="linear") -> keras.M
             adapting (categorical columns are passed through `linear_columns`).
         head: a tfkit head, e.g. `BinaryHead()`.
         gradient_clip_norm: clip the gradients to this global norm while training.
+        sequential: build a `keras.Sequential([preprocessor, core])` whose core's body is
+            `keras.Sequential([encoder])`, instead of functional models; same outputs (see
+            `tfkit.models.assemble`).
 
     >>> import numpy as np
     >>> from feature_columns import NumericColumn, HashedColumn
@@ -56,7 +54,8 @@ def linear(features, head, *, gradient_clip_norm=None, name="linear") -> keras.M
     """
     if not isinstance(features, fc.FeatureLayer):
         features = linear_columns(features)
-    features = as_feature_layer("tfkit.models.linear", features)
-    body = linear_body(features.preprocessed_inputs(), features.encoder, name)
-    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
-    return assemble(features, core, name=name)
+    features = as_feature_layer(WHERE, features)
+    return assemble_chain(
+        features, [], head, sequential=check_sequential(WHERE, sequential), gradient_clip_norm=gradient_clip_norm,
+        name=name,
+    )  # fmt: skip

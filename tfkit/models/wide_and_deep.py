@@ -6,10 +6,10 @@ import keras
 
 import feature_columns as fc
 from feature_columns.specs import preprocessed_spec
-from tfkit.models.assembly import as_feature_layer, assemble
-from tfkit.models.dnn import dnn_body
+from tfkit.models.assembly import as_feature_layer, assemble, chain, check_sequential
+from tfkit.models.dnn import dnn_layers
 from tfkit.models.head_model import HeadModel
-from tfkit.models.linear import LINEAR_SUFFIX, linear_body
+from tfkit.models.linear import LINEAR_SUFFIX
 
 WHERE = "tfkit.models.wide_and_deep"
 
@@ -24,6 +24,7 @@ def wide_and_deep(
     dropout=None,
     batch_norm=False,
     gradient_clip_norm=None,
+    sequential=False,
     name="wide_and_deep",
 ) -> keras.Model:
     """A wide (linear) and a deep (DNN) model over one feature layer, whose logits add up.
@@ -39,6 +40,8 @@ def wide_and_deep(
         linear_features: the names of the columns of the wide side; the other columns feed the DNN.
         hidden_units, activation, dropout, batch_norm: the DNN's, as in `tfkit.models.dnn`.
         gradient_clip_norm: clip the gradients to this global norm while training.
+        sequential: must be False: the two sides are branches that meet in the head, which a
+            `keras.Sequential` (one chain of layers) cannot express.
 
     >>> import numpy as np
     >>> from feature_columns import NumericColumn, HashedColumn
@@ -49,6 +52,13 @@ def wide_and_deep(
     >>> model({"x": np.array([1.0, 2.0]), "h": np.array(["a", "b"])}).shape
     TensorShape([2, 1])
     """
+    if check_sequential(WHERE, sequential):
+        raise ValueError(
+            f"{WHERE}: `sequential` must be False: a wide-and-deep model has two branches (the linear and the DNN "
+            "side) that meet in the head, and a keras.Sequential is a single chain of layers. Received: "
+            "sequential=True. Use the functional form (sequential=False), or `tfkit.models.dnn` or "
+            "`tfkit.models.linear` with sequential=True for one side alone."
+        )
     features = as_feature_layer(WHERE, features)
     names = [column.name for column in features.columns]
     wanted = [linear_features] if isinstance(linear_features, str) else list(linear_features or ())
@@ -69,9 +79,12 @@ def wide_and_deep(
 
     linear_inputs, linear_encoder = side(wide, "linear")
     dnn_inputs, dnn_encoder = side(deep, "dnn")
-    linear_part = linear_body(linear_inputs, linear_encoder, name="linear")
-    dnn_part = dnn_body(
-        dnn_inputs, dnn_encoder, hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm, name="dnn"
+    linear_part = chain(linear_inputs, linear_encoder, [], name="linear_body")
+    dnn_part = chain(
+        dnn_inputs,
+        dnn_encoder,
+        dnn_layers(hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm),
+        name="dnn_body",
     )
     hidden = keras.layers.Concatenate(name="wide_and_deep")([linear_part(linear_inputs), dnn_part(dnn_inputs)])
     body = keras.Model(inputs, hidden, name=f"{name}_body")
