@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test lint doctest clean
+.PHONY: demo test lint doctest bench bench-env clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,5 +25,20 @@ doctest: $(STAMP)
 test: lint doctest
 	$(BIN)/python -m pytest -q
 
+# The performance benchmark (bench/__main__.py): tfkit against hand-written Keras and tf.estimator.
+ESTIMATOR_VENV := .venv-estimator
+ESTIMATOR_STAMP := $(ESTIMATOR_VENV)/.installed
+
+$(ESTIMATOR_STAMP): bench/requirements-estimator.txt
+	test -x $(ESTIMATOR_VENV)/bin/python || $(PYTHON) -m venv $(ESTIMATOR_VENV)
+	$(ESTIMATOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ESTIMATOR_VENV)/bin/python -m pip install --quiet -r bench/requirements-estimator.txt
+	touch $(ESTIMATOR_STAMP)
+
+bench-env: $(STAMP) $(ESTIMATOR_STAMP)
+
+bench: bench-env
+	$(BIN)/python -m bench --out runs/bench/results.json
+
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) $(ESTIMATOR_VENV) runs build *.egg-info
