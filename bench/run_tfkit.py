@@ -7,7 +7,7 @@ Variants (`--variant`):
   rows when they fit in memory).
 - `pipeline`: tfkit's training input pipeline alone (`tfkit.data.preprocessed_batches` with the adapted
   preprocessor, as `Estimator.train` builds it), drained.
-- `adapt`: `FeatureLayer.adapt` on all columns, fed whole 8,192-row batches like FeatureSpace's.
+- `adapt`: `FeatureLayer.adapt` on all columns, fed the same whole 8,192-row batches as FeatureSpace's.
 With `--export DIR` the trained model is exported for `bench/latency.py`.
 
     .venv/bin/python bench/run_tfkit.py --data runs/bench/data --variant pandas
@@ -25,12 +25,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 import feature_columns as fc
 import tfkit
 from bench import taxi
-from bench.run_keras import Clock, drain
+from bench.run_keras import Clock, adapt_batches, drain
 
 
 def columns() -> list:
@@ -86,8 +85,8 @@ def pipeline(folder: str) -> dict:
 
 
 def adapt(folder: str) -> dict:
-    features, _, _ = taxi.load(folder)
-    dataset = tf.data.Dataset.from_tensor_slices(features).batch(8192).prefetch(tf.data.AUTOTUNE)
+    features, labels, _ = taxi.load(folder)
+    dataset = adapt_batches(features, labels)
     fc.FeatureLayer(columns()).adapt(dataset.take(1))  # warm-up, as for FeatureSpace
     start = time.perf_counter()
     fc.FeatureLayer(columns()).adapt(dataset)
