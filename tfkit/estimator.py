@@ -265,8 +265,9 @@ class Estimator:
     def _check_labels(self, source, where: str):
         """`source`, once it is known to hold labels the head accepts; checked before anything is written.
 
-        Numeric labels are checked here, eagerly, so that e.g. `n_classes` too small for the data is a clear
-        `ValueError`; string labels are checked against the vocabulary as the pipeline runs.
+        Labels in arrays are checked here, eagerly, so that e.g. `n_classes` too small for the data or a label
+        missing from `label_vocabulary` is a clear `ValueError` before anything is written; a dataset's labels
+        are checked as the pipeline runs.
         """
         if isinstance(source, tf.data.Dataset):
             if not isinstance(source.element_spec, tuple):
@@ -277,7 +278,7 @@ class Estimator:
                 )
             return source
         labels = source[1]
-        if labels is not None and labels.dtype.kind in "biuf":
+        if labels is not None:
             try:
                 self.head.prepare_labels(labels)
             except ValueError as error:

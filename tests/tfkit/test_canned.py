@@ -104,6 +104,17 @@ def test_label_vocabulary_must_match_n_classes():
         tfkit.DNNClassifier([8], [NumericColumn("x")], label_vocabulary=["s", "m", "l"])
 
 
+def test_a_label_outside_the_vocabulary_is_refused_before_anything_is_written(tmp_path):
+    frame = _frame()
+    frame.loc[7, "rich"] = "maybe"  # neither "no" nor "yes"
+    model_dir = tmp_path / "model"
+    estimator = tfkit.LinearClassifier([NumericColumn("x")], label_vocabulary=["no", "yes"], label="rich",
+                                       model_dir=str(model_dir))
+    with pytest.raises(ValueError, match=r"labels in column 'rich' do not fit the head.*label_vocabulary.*'maybe'"):
+        estimator.train(frame, verbose=0)
+    assert not model_dir.exists()
+
+
 def test_training_without_a_label_is_a_clear_error():
     frame = _frame().drop(columns="size")
     with pytest.raises(ValueError, match=r"the label column 'size' is missing"):

@@ -38,11 +38,17 @@ def test_string_labels_train_evaluate_and_predict(head):
     assert sorted(rows[0]) == ["class_ids", "classes", "logits", "probabilities"]
 
 
-def test_an_unknown_string_label_stops_training_with_the_vocabulary_named():
+def test_an_unknown_string_label_is_named_before_training_or_as_a_dataset_streams():
     frame = _frame()
     frame.loc[3, "size"] = "huge"
+    head = MultiClassHead(label_vocabulary=["small", "medium", "large"])
+    # A DataFrame's labels are all known up front: refused before the model is built.
+    with pytest.raises(ValueError, match=r"labels in column 'size' do not fit the head.*label_vocabulary.*huge"):
+        _estimator(head).train(frame, verbose=0)
+    # A dataset's labels are only seen as it streams: the step that meets one stops training.
+    dataset = tf.data.Dataset.from_tensor_slices(({"x": frame["x"].to_numpy("float32")}, frame["size"])).batch(32)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"every label must be in `label_vocabulary`.*huge"):
-        _estimator(MultiClassHead(label_vocabulary=["small", "medium", "large"])).train(frame, verbose=0)
+        _estimator(head).train(dataset, verbose=0)
 
 
 def test_the_weight_column_weights_the_evaluation_loss():

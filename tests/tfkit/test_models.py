@@ -138,3 +138,19 @@ def test_a_built_model_round_trips_through_a_keras_file(tmp_path):
     np.testing.assert_array_equal(model(raw), reloaded(raw))
     _, core = split(reloaded)
     assert core.gradient_clip_norm == 2.0 and find_head(reloaded).label_vocabulary == ("lo", "mid", "hi")
+
+
+def test_a_reloaded_head_model_keeps_its_optimizer_and_resumes_from_its_state(tmp_path):
+    model = _head_model(MultiClassHead(3))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), steps_per_execution=2)
+    x, y = np.random.default_rng(0).normal(size=(8, 3)).astype("float32"), np.arange(8) % 3
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # 8 rows / 4 = 2 steps
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    assert isinstance(reloaded.optimizer, keras.optimizers.Adam)
+    assert reloaded.optimizer.learning_rate.numpy() == pytest.approx(0.01)
+    assert int(reloaded.optimizer.iterations.numpy()) == 2
+    for saved, loaded in zip(model.optimizer.variables, reloaded.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy())  # Adam's moments too
+    assert reloaded.steps_per_execution == 2

@@ -61,6 +61,11 @@ class HeadModel(keras.Model):
         self.gradient_clip_norm = gradient_clip_norm
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.head_metrics = head.make_metrics()
+        if getattr(body, "built", False) and getattr(body, "inputs", None):
+            # Built now, from the functional body's inputs: `train_step` never calls the model itself, and the TF
+            # backend builds a model only in that call, so a HeadModel trained from scratch would be saved unbuilt
+            # (and reloaded with an optimizer that has no slots to load).
+            self.build(keras.tree.map_structure(lambda tensor: tuple(tensor.shape), body.input))
 
     def build(self, input_shape):
         if not self.body.built:
@@ -95,6 +100,16 @@ class HeadModel(keras.Model):
                 )
             jit_compile = False
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+
+    def compile_from_config(self, config):
+        """Compiles a reloaded model as it was saved: its optimizer (slots included) and execution options.
+
+        Keras skips this for models with their own `compile`, which would leave a reloaded model unable to
+        resume training; this `compile` takes Keras's saved arguments as they are.
+        """
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)  # so the saved optimizer variables load into it
 
     def _penalties(self):
         """Weight penalties (regularizers, `add_loss`) of the forward pass just run, summed."""
