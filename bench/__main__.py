@@ -34,7 +34,7 @@ GROUPS = {
     "train from pandas/NumPy": ["tfkit:pandas", "keras:docs", "keras:tuned", "estimator:docs", "estimator:batched"],
     "train from CSV": ["tfkit:csv", "estimator:csv"],
     "train from cache (2nd epoch)": ["tfkit:cached", "keras:tuned-cached", "estimator:batched-cached"],
-    "input pipeline alone": ["tfkit:pipeline", "keras:pipeline-docs", "keras:pipeline-tuned"],
+    "input pipeline alone": ["tfkit:pipeline", "tfkit:pipeline-cached", "keras:pipeline-docs", "keras:pipeline-tuned"],
     "adapt": ["tfkit:adapt", "keras:featurespace-adapt"],
 }
 SCRIPTS = {"tfkit": "run_tfkit.py", "keras": "run_keras.py", "estimator": "run_estimator.py"}
@@ -90,6 +90,7 @@ def summarize(results: dict) -> dict:
     paired("tfkit cached / keras tuned cached", "tfkit:cached", "keras:tuned-cached")
     paired("tfkit cached / estimator cached", "tfkit:cached", "estimator:batched-cached")
     paired("tfkit pipeline / tfkit training", "tfkit:pipeline", "tfkit:pandas")
+    paired("tfkit cached pipeline / tfkit cached training", "tfkit:pipeline-cached", "tfkit:cached")
     paired("FeatureSpace adapt time / tfkit adapt time", "tfkit:adapt", "keras:featurespace-adapt", "adapt_s",
            invert=True)
     latency = results.get("latency", [])

@@ -66,6 +66,7 @@ def test_the_smoke_run_runs_every_variant_on_real_rides(tmp_path):
                 assert math.isfinite(result["rmse"]) and result["rmse"] > 0
     assert report["results"]["tfkit:adapt"][0]["adapt_s"] > 0
     assert report["results"]["tfkit:pipeline"][0]["examples_per_s"] > 0
+    assert report["results"]["tfkit:pipeline-cached"][0]["examples_per_s"] > 0
     [latency] = report["results"]["latency"]
     assert latency["tfkit_1_p50_ms"] > 0 and ("estimator_1_p50_ms" in latency) == has_estimator
     assert "| ratio (paired by repetition) |" in completed.stdout

@@ -3,7 +3,7 @@
 Each is a function returning a `tfkit.Estimator` with the matching head and builder: code written for
 `tf.estimator.DNNClassifier(feature_columns=..., hidden_units=...)` keeps its arguments. Two differences: labels
 are read from the column named `label` (default `"label"`), and `config` is a dict of `Estimator` options
-(`seed`, `steps_per_execution`, `jit_compile`, `learning_rate`) instead of a `RunConfig`.
+(`seed`, `steps_per_execution`, `jit_compile`, `learning_rate`, `save_checkpoints_steps`) instead of a `RunConfig`.
 
 >>> import pandas as pd
 >>> from feature_columns import NumericColumn
@@ -21,7 +21,7 @@ from tfkit.estimator import Estimator
 from tfkit.heads import BinaryHead, MultiClassHead, RegressionHead
 from tfkit.models import linear_columns, wide_and_deep_optimizer
 
-_CONFIG_KEYS = ("seed", "steps_per_execution", "jit_compile", "learning_rate")
+_CONFIG_KEYS = ("seed", "steps_per_execution", "jit_compile", "learning_rate", "save_checkpoints_steps")
 
 
 def _options(where: str, config) -> dict:
@@ -250,7 +250,7 @@ class TrainSpec:
     max_steps: int | None = None
     epochs: int = 1
     batch_size: int = 512
-    early_stopping_patience: int | None = None
+    early_stopping_patience: int | str | None = "auto"
 
 
 @dataclasses.dataclass(frozen=True)

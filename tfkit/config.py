@@ -63,6 +63,7 @@ _TRAINING_KEYS = {
     "steps_per_execution",
     "jit_compile",
     "seed",
+    "save_checkpoints_steps",
 }
 _EXPORT_KEYS = {"dir"}
 

@@ -20,6 +20,7 @@ import tensorflow as tf
 import feature_columns as fc
 from feature_columns.inputs import to_feature_arrays
 from feature_columns.specs import RawFeature, check_columns, preprocessed_spec
+from feature_columns.vocabulary import padding_value
 from tfkit import data as tfdata
 from tfkit import evaluation
 from tfkit import heads as tfheads
@@ -31,6 +32,8 @@ from tfkit.warm_start import warm_start, warm_start_settings
 
 SPEC_FILE = "estimator.json"
 WEIGHTS_FILE = "model.weights.h5"
+# Epochs without a better validation loss before training stops (and the best weights come back).
+DEFAULT_EARLY_STOPPING_PATIENCE = 3
 
 
 class Estimator:
@@ -58,6 +61,10 @@ class Estimator:
             whose path matches the regular expression `pattern` (e.g. `"embedding"`). Embedding tables whose
             vocabulary changed are matched by token. Applied once, in the first `train`, unless `model_dir`
             holds a run to resume (see `tfkit.warm_start.warm_start`).
+        save_checkpoints_steps: with a `model_dir`, also checkpoint every this many training steps (rounded up
+            to whole `steps_per_execution` blocks), not only after each epoch, as `tf.estimator.RunConfig` did. A
+            run killed mid-epoch then keeps the weights and optimizer state of its last step checkpoint; Keras's
+            `BackupAndRestore`, which writes it, starts that epoch's data again from its first batch.
 
     Example:
 
@@ -85,6 +92,7 @@ class Estimator:
         jit_compile: bool | str = "auto",
         seed: int | None = None,
         warm_start_from=None,
+        save_checkpoints_steps: int | None = None,
     ):
         if model not in BUILDERS:
             raise ValueError(f"Estimator: `model` must be one of {sorted(BUILDERS)}. Received: model={model!r}.")
@@ -102,6 +110,16 @@ class Estimator:
         self.jit_compile = jit_compile
         self.seed = seed
         self.warm_start_from = warm_start_settings(warm_start_from)
+        if save_checkpoints_steps is not None and (
+            isinstance(save_checkpoints_steps, bool)
+            or not isinstance(save_checkpoints_steps, int)
+            or save_checkpoints_steps < 1
+        ):
+            raise ValueError(
+                "Estimator: `save_checkpoints_steps` must be a positive integer or None (checkpoints after each "
+                f"epoch only). Received: save_checkpoints_steps={save_checkpoints_steps!r}."
+            )
+        self.save_checkpoints_steps = save_checkpoints_steps
         self.model: keras.Model | None = None
         self.trained = False
         self.history: dict = {}
@@ -200,6 +218,7 @@ class Estimator:
                 self.columns,
                 label=self.label if need_label else None,
                 label_dtype=self.head.label_dtype,
+                label_shape=self.head.label_shape,
                 weight_column=weight_column,
             )
         if isinstance(data, (pd.DataFrame, dict)):
@@ -212,9 +231,8 @@ class Estimator:
                     raise ValueError(
                         f"{where}: the label column {self.label!r} is missing. Received columns: {sorted(data.keys())}."
                     )
-                labels = to_feature_arrays(
-                    data, {self.label: RawFeature(self.label, self.head.label_dtype)}, source=where
-                )[self.label]
+                spec = RawFeature(self.label, self.head.label_dtype, shape=self.head.label_shape)
+                labels = to_feature_arrays(data, {self.label: spec}, source=where)[self.label]
             return features, labels
         raise TypeError(
             f"{where}: `data` must be CSV path(s), a pandas DataFrame, a dict of arrays, a tf.data.Dataset of "
@@ -229,25 +247,21 @@ class Estimator:
             return data
         return self._arrays(data, where, need_label=need_label)
 
-    def _dataset(self, source, batch_size: int, *, shuffle: bool) -> tf.data.Dataset:
+    def _dataset(self, source, batch_size: int, *, shuffle: bool, passes: float = 1) -> tf.data.Dataset:
         """Preprocesses batches in `tf.data` (parallel, prefetched) so the model step never waits for them.
 
         Arrays are shuffled and batched whole (see `tfkit.data.preprocessed_batches`); while training, the last
-        partial batch of each epoch is left out, so that every step has one shape (one XLA compilation).
+        partial batch of each epoch is left out, so that every step has one shape (one XLA compilation). Arrays
+        read more than once (`passes`) are preprocessed once and kept in memory up to
+        `tfkit.data.CACHE_MAX_BYTES` (see `tfkit.data.cached_batches`).
         """
         preprocessor, _ = split(self.model)
         if not isinstance(source, tf.data.Dataset):
             features, labels = source
-            prepare = preprocessor if labels is None else self._prepare_example
-            return tfdata.preprocessed_batches(
-                features,
-                labels,
-                prepare,
-                batch_size=batch_size,
-                shuffle=shuffle,
-                seed=self.seed,
-                drop_remainder=shuffle,
-            )
+            prepare = preprocessor if labels is None else self._prepare_arrays_example
+            options = {"batch_size": batch_size, "shuffle": shuffle, "seed": self.seed, "drop_remainder": shuffle}
+            cached = tfdata.cached_batches(features, labels, prepare, **options) if passes > 1 else None
+            return cached if cached is not None else tfdata.preprocessed_batches(features, labels, prepare, **options)
         if isinstance(source.element_spec, tuple):
             dataset = source.map(self._prepare_example, num_parallel_calls=tf.data.AUTOTUNE)
         else:
@@ -261,6 +275,15 @@ class Estimator:
         if self.head.weight_column:
             weights = (features[self.head.weight_column],)
         return (preprocessor(features), self.head.prepare_labels(labels), *weights)
+
+    def _listed_labels(self, labels):
+        """Labels read from arrays as the head takes them: a padded list per example becomes a `tf.RaggedTensor`."""
+        if self.head.label_shape != (None,):
+            return labels
+        return tf.RaggedTensor.from_tensor(labels, padding=padding_value(self.head.label_dtype))
+
+    def _prepare_arrays_example(self, features, labels, *weights):
+        return self._prepare_example(features, self._listed_labels(labels), *weights)
 
     def _check_labels(self, source, where: str):
         """`source`, once it is known to hold labels the head accepts; checked before anything is written.
@@ -280,7 +303,7 @@ class Estimator:
         labels = source[1]
         if labels is not None:
             try:
-                self.head.prepare_labels(labels)
+                self.head.prepare_labels(self._listed_labels(labels))
             except ValueError as error:
                 raise ValueError(
                     f"{where}: the labels in column {self.label!r} do not fit the head. {error} Check `n_classes` "
@@ -305,7 +328,7 @@ class Estimator:
         steps: int | None = None,
         batch_size: int = 512,
         validation_data=None,
-        early_stopping_patience: int | None = None,
+        early_stopping_patience: int | str | None = "auto",
         callbacks=(),
         verbose="auto",
     ):
@@ -313,12 +336,15 @@ class Estimator:
 
         Args:
             data: CSV path(s) or glob, a DataFrame, a dict of arrays, a `tf.data.Dataset` of
-                `(raw features, label)` batches, or an `input_fn` returning one.
+                `(raw features, label)` batches, or an `input_fn` returning one. Files, DataFrames and arrays
+                trained on for more than one pass are preprocessed once and kept in memory, up to
+                `tfkit.data.CACHE_MAX_BYTES` (1 GiB); a dataset is preprocessed as it streams.
             epochs: passes over `data`.
             steps: train this many batches instead (the data repeats), like `tf.estimator`'s `steps`.
             validation_data: evaluated after each epoch (same forms as `data`).
             early_stopping_patience: stop after this many epochs without a better validation loss, and keep
-                the best weights (needs `validation_data`).
+                the best weights (needs `validation_data`). `"auto"`: 3 epochs when there is `validation_data`;
+                `None`: never stop early.
             callbacks: more Keras callbacks.
 
         Returns:
@@ -328,7 +354,18 @@ class Estimator:
         validation = (
             self._source(validation_data, "Estimator.train(validation_data)") if validation_data is not None else None
         )
-        if early_stopping_patience is not None and validation is None:
+        if early_stopping_patience == "auto":
+            early_stopping_patience = None if validation is None else DEFAULT_EARLY_STOPPING_PATIENCE
+        elif early_stopping_patience is not None and (
+            isinstance(early_stopping_patience, bool)
+            or not isinstance(early_stopping_patience, int)
+            or early_stopping_patience < 0
+        ):
+            raise ValueError(
+                "Estimator.train: `early_stopping_patience` must be a number of epochs (>= 0), 'auto' or None. "
+                f"Received: early_stopping_patience={early_stopping_patience!r}."
+            )
+        elif early_stopping_patience is not None and validation is None:
             raise ValueError("Estimator.train: `early_stopping_patience` needs `validation_data` to watch.")
         if self.model is None:
             features = fc.FeatureLayer(self.columns)
@@ -340,14 +377,19 @@ class Estimator:
         if self.warm_start_from is not None and not resuming:
             warm_start_source, pattern = self.warm_start_from
             warm_start(self.model, warm_start_source, variables=pattern)
-        train_ds = self._dataset(source, batch_size, shuffle=True)
+        passes = epochs
+        if steps is not None and not isinstance(source, tf.data.Dataset):
+            passes = steps * batch_size / len(source[1])
+        train_ds = self._dataset(source, batch_size, shuffle=True, passes=passes)
         if steps is not None:
             # A finite dataset, not `steps_per_epoch`: Keras would run whole `steps_per_execution` blocks past it.
             train_ds, epochs = train_ds.repeat().take(steps), 1
         fit_callbacks = list(callbacks)
         if self.model_dir:
             fit_callbacks += [
-                keras.callbacks.BackupAndRestore(self._path("backup")),
+                keras.callbacks.BackupAndRestore(
+                    self._path("backup"), save_freq=self.save_checkpoints_steps or "epoch"
+                ),
                 keras.callbacks.TensorBoard(self._path("logs"), write_graph=False),
             ]
         if early_stopping_patience is not None:
@@ -360,7 +402,9 @@ class Estimator:
         history = core.fit(
             train_ds,
             epochs=epochs,
-            validation_data=None if validation is None else self._dataset(validation, batch_size, shuffle=False),
+            validation_data=None
+            if validation is None
+            else self._dataset(validation, batch_size, shuffle=False, passes=epochs),
             callbacks=fit_callbacks,
             shuffle=False,  # the input pipeline shuffles whole batches itself
             verbose=verbose,

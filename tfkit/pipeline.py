@@ -9,7 +9,15 @@ from tfkit.data import CsvFiles
 from tfkit.estimator import Estimator
 from tfkit.models import linear_columns, wide_and_deep_optimizer
 
-_ESTIMATOR_OPTIONS = ("model_dir", "learning_rate", "optimizer", "steps_per_execution", "jit_compile", "seed")
+_ESTIMATOR_OPTIONS = (
+    "model_dir",
+    "learning_rate",
+    "optimizer",
+    "steps_per_execution",
+    "jit_compile",
+    "seed",
+    "save_checkpoints_steps",
+)
 
 
 def make_estimator(config: PipelineConfig) -> Estimator:
@@ -43,7 +51,7 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
         epochs=config.training.get("epochs", 1),
         batch_size=batch_size,
         validation_data=config.data_source("eval"),
-        early_stopping_patience=config.training.get("early_stopping_patience") if config.eval else None,
+        early_stopping_patience=config.training.get("early_stopping_patience", "auto"),
         verbose=verbose,
     )
     result = {"estimator": estimator, "eval_metrics": None, "test_metrics": None, "export_path": None}

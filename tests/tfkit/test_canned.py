@@ -1,6 +1,7 @@
 import json
 import os
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +9,7 @@ import tensorflow as tf
 
 import tfkit
 from feature_columns import HashedColumn, IndicatorColumn, NumericColumn, VocabularyColumn
+from tfkit.models import split
 
 
 def _frame(n=400, seed=0):
@@ -133,7 +135,7 @@ def test_combined_estimators_refuse_a_column_on_both_sides():
 
 def test_config_takes_only_estimator_options():
     with pytest.raises(ValueError, match=r"`config` must be a dict with keys among"):
-        tfkit.LinearClassifier([NumericColumn("x")], config={"save_checkpoints_steps": 10})
+        tfkit.LinearClassifier([NumericColumn("x")], config={"keep_checkpoint_max": 5})
 
 
 def test_the_regressor_report_is_written_to_model_dir(tmp_path):
@@ -155,3 +157,27 @@ def test_canned_estimators_pass_warm_start_from_through(tmp_path):
     )  # fmt: skip
     second.train(frame, steps=1, verbose=0)  # a step that changes nothing: the warm-started weights show
     np.testing.assert_allclose(second.predict_batch(frame)["logits"], first.predict_batch(frame)["logits"], rtol=1e-5)
+
+
+def test_the_tf_estimator_arguments_reach_the_model():
+    frame = _frame().assign(w=1.0)
+    estimator = tfkit.DNNClassifier(
+        [8, 4], [NumericColumn("x")], weight_column="w", optimizer="sgd", activation_fn="tanh", dropout=0.3,
+        batch_norm=True, label="size", n_classes=3, config={"seed": 0, "save_checkpoints_steps": 5},
+    )  # fmt: skip
+    estimator.train(frame, epochs=1, verbose=0)
+    _, core = split(estimator.model)
+    layers = {layer.name: layer for layer in core.body.layers}
+    assert estimator.head.weight_column == "w" and estimator.save_checkpoints_steps == 5
+    assert isinstance(core.optimizer, keras.optimizers.SGD)
+    assert [layers[f"hidden_{i}"].activation.__name__ for i in (0, 1)] == ["tanh", "tanh"]
+    assert layers["dropout_0"].rate == 0.3 and "batch_norm_1" in layers
+
+    combined = tfkit.DNNLinearCombinedRegressor(
+        linear_feature_columns=[CITY], dnn_feature_columns=[NumericColumn("x")], dnn_hidden_units=[4],
+        dnn_activation_fn="sigmoid", dnn_dropout=0.2, linear_optimizer="ftrl", dnn_optimizer="adagrad", label="y",
+    )  # fmt: skip
+    combined.train(frame, epochs=1, verbose=0)
+    _, core = split(combined.model)
+    optimizers = [type(optimizer).__name__ for optimizer in core.optimizer.optimizers]
+    assert optimizers == ["Ftrl", "Adagrad"]

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import feature_columns as fc
-from tfkit.data import CsvFiles, batched_dataset, csv_dataset, read_csv
+from tfkit.data import CsvFiles, batched_dataset, cached_batches, csv_dataset, read_csv
 
 COLUMNS = [fc.NumericColumn("x", default_value=0.0), fc.IndicatorColumn(fc.HashedColumn("s", num_bins=4))]
 
@@ -20,12 +21,46 @@ def test_batched_dataset_covers_every_row_once_per_pass():
     first = np.concatenate([y.numpy() for _, y in ds])
     second = np.concatenate([y.numpy() for _, y in ds])
     assert sorted(first) == list(range(10)) and sorted(second) == list(range(10))
+    assert not np.array_equal(first, second)  # reshuffled
+    again = batched_dataset({"x": np.arange(10.0)}, np.arange(10.0), batch_size=4, shuffle=True, seed=1)
+    np.testing.assert_array_equal(np.concatenate([y.numpy() for _, y in again]), first)  # the seed reproduces it
     assert [len(b) for b in np.split(first, [4, 8])] == [4, 4, 2]
 
 
 def test_batched_dataset_keeps_order_without_shuffle():
     ds = batched_dataset({"x": np.arange(5.0)}, batch_size=2)
     assert [b["x"].numpy().tolist() for b in ds] == [[0.0, 1.0], [2.0, 3.0], [4.0]]
+
+
+def test_cached_batches_preprocess_every_row_once_and_reshuffle_every_pass():
+    rows_preprocessed = tf.Variable(0)
+
+    def preprocess(features, labels):
+        rows_preprocessed.assign_add(tf.shape(labels)[0])
+        return {"double": features["x"] * 2}, labels, features["x"] + 100  # features, labels, weights
+
+    x = np.arange(20000.0)  # 20,000 rows: three 8,192-row preprocessing blocks
+    ds = cached_batches({"x": x}, x, preprocess, batch_size=512, shuffle=True, seed=3, drop_remainder=True)
+    passes = [[(f["double"].numpy(), y.numpy(), w.numpy()) for f, y, w in ds] for _ in range(3)]
+    assert int(rows_preprocessed.numpy()) == 20000  # once, not once per pass
+    for batches in passes:
+        assert [len(y) for _, y, _ in batches] == [512] * 39  # 20,000 // 512 whole batches, the rest left out
+        for double, y, w in batches:
+            np.testing.assert_array_equal(double, 2 * y)  # a row's parts stay together
+            np.testing.assert_array_equal(w, y + 100)
+    orders = [np.concatenate([y for _, y, _ in batches]) for batches in passes]
+    assert len(set(orders[0])) == 19968 and not np.array_equal(orders[0], orders[1])
+
+
+def test_cached_batches_decline_what_does_not_fit_in_memory_or_changes_width():
+    x = np.arange(20000.0)
+    assert cached_batches({"x": x}, x, lambda f, y: (f["x"], y), max_bytes=100_000) is None  # 320 kB preprocessed
+
+    def ragged_width(features, labels):  # padded per block to the block's own widest row, as multivalent ids are
+        width = tf.cast(tf.reduce_max(features["x"]) // 8192, tf.int32) + 1
+        return tf.zeros([tf.shape(labels)[0], width]), labels
+
+    assert cached_batches({"x": x}, x, ragged_width) is None
 
 
 def test_csv_dataset_reads_glob_and_fills_defaults(tmp_path):

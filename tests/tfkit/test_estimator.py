@@ -3,6 +3,7 @@
 import json
 import os
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,6 +62,69 @@ def test_steps_trains_that_many_batches():
 def test_early_stopping_needs_validation_data():
     with pytest.raises(ValueError, match="needs `validation_data`"):
         _estimator().train(_frame(), early_stopping_patience=2)
+    with pytest.raises(ValueError, match=r"`early_stopping_patience` must be .* Received: early_stopping_patience=-1"):
+        _estimator().train(_frame(), validation_data=_frame(), early_stopping_patience=-1)
+
+
+def test_with_validation_data_training_stops_early_by_default_and_keeps_the_best_weights():
+    frame = _frame()
+    # Labels of opposite sign: the better the model fits the training rows, the worse its validation loss, so
+    # the best validation loss is the first epoch's.
+    opposite = frame.assign(y=-frame["y"])
+    estimator = _estimator().train(frame, epochs=30, batch_size=64, validation_data=opposite, verbose=0)
+    val_loss = estimator.history["val_loss"]
+    assert int(np.argmin(val_loss)) == 0
+    assert len(val_loss) == 1 + 3  # the best epoch, then the default patience of 3 epochs without a better one
+    assert estimator.evaluate(opposite)["loss"] == pytest.approx(val_loss[0], rel=1e-4)  # its weights are back
+
+    never = _estimator().train(frame, epochs=6, batch_size=64, validation_data=opposite, early_stopping_patience=None,
+                               verbose=0)
+    assert len(never.history["val_loss"]) == 6
+
+
+class _CrashAtStep(keras.callbacks.Callback):
+    """Raises after training step `step` (counted over all epochs), as a crash would."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == self.step:
+            raise RuntimeError("crash")
+
+
+def test_save_checkpoints_steps_keeps_the_state_of_the_last_step_checkpoint(tmp_path):
+    frame = _frame()  # 512 rows / 64 = 8 steps an epoch
+    options = {"save_checkpoints_steps": 3, "steps_per_execution": 1}
+    with pytest.raises(RuntimeError, match="crash"):
+        _estimator(str(tmp_path), **options).train(frame, epochs=2, batch_size=64, callbacks=[_CrashAtStep(13)],
+                                                   verbose=0)
+    # Checkpoints were written after steps 3, 6, 9 and 12; epoch checkpoints alone would have kept step 8.
+    resumed = _estimator(str(tmp_path), **options)
+    _, core = split(resumed.model)
+    start = _StepsAtStart()
+    resumed.train(frame, epochs=2, batch_size=64, callbacks=[start], verbose=0)
+    assert start.iterations == 12
+    # Keras's BackupAndRestore then runs the interrupted epoch (the second) from its first batch: 12 + 8 steps.
+    assert int(core.optimizer.iterations.numpy()) == 20
+    assert len(resumed.history["loss"]) == 1
+
+
+class _StepsAtStart(keras.callbacks.Callback):
+    """Records the optimizer's step counter when training starts (after BackupAndRestore has restored it)."""
+
+    def on_train_begin(self, logs=None):
+        self.iterations = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.iterations is None:
+            self.iterations = int(self.model.optimizer.iterations.numpy())
+
+
+def test_save_checkpoints_steps_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match=r"`save_checkpoints_steps` must be a positive integer.*=0"):
+        _estimator(save_checkpoints_steps=0)
 
 
 def test_a_different_model_in_model_dir_is_refused_and_left_alone(tmp_path):

@@ -259,6 +259,16 @@ def test_multilabel_metrics_by_hand():
     assert predictions["predictions"].numpy().tolist() == [[1, 0, 0]]
 
 
+def test_multilabel_auc_is_the_mean_of_each_class_auc():
+    head = _identity(MultiLabelHead(3), 3)
+    labels = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0]])
+    logits = [[2.0, -1.0, 0.0], [-2.0, 1.0, -3.0], [-1.0, 0.5, 1.0]]
+    # per class, the share of (positive, negative) pairs ranked right: class 0, positives at 2 and -1 above the
+    # negative at -2: 1; class 1, positives at 1 and 0.5 above -1: 1; class 2, the positive at 0 is above -3 but
+    # below 1: 1/2. AUC(multi_label=True) averages them: (1 + 1 + 0.5) / 3 = 0.8333 (a pooled AUC would differ).
+    assert _metrics(head, labels, logits)["auc"] == pytest.approx(2.5 / 3, abs=2e-3)
+
+
 @pytest.mark.parametrize(
     ("labels", "message"),
     [

@@ -40,6 +40,8 @@ class Head(keras.layers.Layer):
 
     # Whether a training step with this head compiles with XLA (`jit_compile=True`).
     xla_compatible = True
+    # The shape of one example's raw label in a DataFrame or CSV file: one value, or `(None,)` for a list of them.
+    label_shape: tuple = ()
 
     def __init__(self, units: int, *, weight_column: str | None = None, regularizer=None, **kwargs):
         super().__init__(**kwargs)

@@ -15,7 +15,8 @@ class MultiLabelHead(Head):
     """Predicts, for each of `num_classes` classes, the probability that the example belongs to it.
 
     Labels are multi-hot `[batch, num_classes]` 0/1 indicators, or per-example lists of class ids or (with
-    `label_vocabulary`) class names as a `tf.RaggedTensor` or `tf.SparseTensor`. The loss is the sigmoid
+    `label_vocabulary`) class names as a `tf.RaggedTensor` or `tf.SparseTensor`; through a `tfkit.Estimator`, a
+    DataFrame's label column holds such a list in each row. The loss is the sigmoid
     cross-entropy averaged over the classes; a class is predicted when its probability exceeds `threshold`.
 
     Args:
@@ -43,6 +44,13 @@ class MultiLabelHead(Head):
         self.label_vocabulary = vocabulary
         self.threshold = float(threshold)
         self.label_lookup = L.string_lookup(vocabulary)
+
+    label_shape = (None,)
+
+    @property
+    def label_dtype(self) -> str:
+        """Class names with a `label_vocabulary`, else class ids."""
+        return "string" if self.label_vocabulary else "int64"
 
     def prepare_labels(self, labels):
         """Multi-hot float32 `[batch, num_classes]`."""
