@@ -149,11 +149,15 @@ def train(variant: str, folder: str) -> dict:
 
 
 def drain(dataset: tf.data.Dataset) -> dict:
-    """Examples per second of a whole pass over `dataset` (start-up included: small beside a large pass)."""
-    start, seen = time.perf_counter(), 0
-    for _, label in dataset:
-        seen += int(label.shape[0])
-    return {"examples_per_s": seen / (time.perf_counter() - start)}
+    """Examples per second of a whole pass over `dataset` (start-up included: small beside a large pass).
+
+    The pass runs inside TensorFlow (`Dataset.reduce`), as `fit` consumes its input: a Python loop would add
+    its own cost per batch (about a fifth of the tfkit pipeline's time, measured), which training never pays.
+    """
+    start = time.perf_counter()
+    seen = dataset.reduce(tf.constant(0, tf.int64), lambda count, element: count + tf.shape(
+        element[1], out_type=tf.int64)[0])
+    return {"examples_per_s": int(seen) / (time.perf_counter() - start)}
 
 
 def adapt_batches(features, labels) -> tf.data.Dataset:
