@@ -8,6 +8,7 @@ skipped, and said to be.
 
     make bench                                  # = .venv/bin/python -m bench (1,000,000 rows, 6 repetitions)
     .venv/bin/python -m bench --smoke           # a few hundred rows, one repetition: proves it runs
+    .venv/bin/python -m bench --compare A.json B.json   # two runs' ratios side by side (reproducibility)
 """
 
 from __future__ import annotations
@@ -139,6 +140,22 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def compare(first: dict, second: dict) -> str:
+    """Two runs' ratio medians side by side, with the second's change relative to the first, as Markdown.
+
+    >>> print(compare({"ratios": {"r": {"median": 2.0}}}, {"ratios": {"r": {"median": 2.2}}}))
+    | ratio | first run | second run | change |
+    | --- | ---: | ---: | ---: |
+    | r | 2.00 | 2.20 | +10.0% |
+    """
+    lines = ["| ratio | first run | second run | change |", "| --- | ---: | ---: | ---: |"]
+    for name, value in first["ratios"].items():
+        if name in second["ratios"]:
+            a, b = value["median"], second["ratios"][name]["median"]
+            lines.append(f"| {name} | {a:.2f} | {b:.2f} | {(b - a) / a:+.1%} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rides to train on (the real ones, enlarged)")
@@ -149,7 +166,15 @@ def main(argv=None) -> None:
     parser.add_argument("--groups", nargs="*", choices=list(GROUPS), help="run only these groups")
     parser.add_argument("--smoke", action="store_true", help="600 rows, one repetition: proves the bench runs")
     parser.add_argument("--out", help="write the results and summary as JSON here")
+    parser.add_argument("--compare", nargs=2, metavar="RESULTS_JSON", help="compare two runs' --out files, then stop")
     args = parser.parse_args(argv)
+    if args.compare:
+        summaries = []
+        for path in args.compare:
+            with open(path) as file:
+                summaries.append(json.load(file)["summary"])
+        print(compare(*summaries))
+        return
     rows, reps = (600, 1) if args.smoke else (args.rows, args.reps)
     meta = taxi.prepare(args.data, rows)
     python = {"tfkit": sys.executable, "keras": sys.executable, "estimator": args.estimator_python}

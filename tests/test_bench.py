@@ -15,7 +15,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.__main__ import ESTIMATOR_PYTHON, GROUPS, summarize  # noqa: E402
+from bench.__main__ import ESTIMATOR_PYTHON, GROUPS, compare, summarize  # noqa: E402
 
 
 def test_ratios_are_paired_by_repetition_and_the_median_taken():
@@ -38,6 +38,13 @@ def test_ratios_are_paired_by_repetition_and_the_median_taken():
     assert summary["ratios"]["FeatureSpace adapt time / tfkit adapt time"]["median"] == 15.0
     assert summary["ratios"]["tfkit / estimator export latency p50, 1 example(s)"]["median"] == 0.5
     assert summary["variants"]["tfkit:pandas"]["examples_per_s"] == {"median": 200.0, "min": 90.0, "max": 300.0}
+
+
+def test_two_runs_are_compared_ratio_by_ratio():
+    first = {"ratios": {"a": {"median": 2.0}, "b": {"median": 4.0}, "only here": {"median": 1.0}}}
+    second = {"ratios": {"a": {"median": 2.2}, "b": {"median": 3.0}}}
+    # (2.2 - 2.0) / 2.0 = +10%; (3.0 - 4.0) / 4.0 = -25%; a ratio missing from either run is left out
+    assert compare(first, second).splitlines()[2:] == ["| a | 2.00 | 2.20 | +10.0% |", "| b | 4.00 | 3.00 | -25.0% |"]
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ first epoch), `model.weights.h5` (the weights after the last finished `train`), 
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import keras
@@ -27,8 +28,11 @@ from tfkit import heads as tfheads
 from tfkit import optimizers as tfoptimizers
 from tfkit.export import export_saved_model
 from tfkit.files import write_atomically, write_json
+from tfkit.heads.sampled import SampledHead
 from tfkit.models import BUILDERS, split
 from tfkit.warm_start import warm_start, warm_start_settings
+
+logger = logging.getLogger(__name__)
 
 SPEC_FILE = "estimator.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -184,6 +188,14 @@ class Estimator:
             optimizer = keras.optimizers.deserialize(
                 {"class_name": optimizer, "config": {"learning_rate": self.learning_rate}},
                 custom_objects=tfoptimizers.NAMES,
+            )
+        if type(optimizer) is keras.optimizers.Adam and isinstance(self.head, SampledHead):
+            # Not switched silently: LazyAdam trains embedding-like tables differently (rows move only when used).
+            logger.warning(
+                "Estimator: Keras's Adam updates every row of the %s's output weights on every step, so sampled "
+                "training costs almost as much as the full softmax (bench/RESULTS.md: 6x faster at 1,000,000 "
+                "classes, against 232x with LazyAdam). Pass optimizer='lazy_adam' to update only the sampled rows.",
+                type(self.head).__name__,
             )
         core.compile(
             optimizer=optimizer,
@@ -455,8 +467,11 @@ class Estimator:
             report = evaluation.regression_report(labels, predictions)
             return report, lambda folder: evaluation.write_regression_plots(labels, predictions, folder)
         if "class_ids" in outputs and labels.ndim <= 2 and labels.size == len(outputs["class_ids"]):
-            num_classes = self.head.units
-            return {"confusion_matrix": evaluation.confusion_matrix(labels, outputs["class_ids"], num_classes)}, None
+            report = evaluation.multiclass_report(labels, outputs["class_ids"], self.head.units)
+            names = getattr(self.head, "label_vocabulary", None)
+            return report, lambda folder: evaluation.write_confusion_matrix_plot(
+                report["confusion_matrix"], folder, names
+            )
         return {}, None
 
     def predict_batch(self, data, *, batch_size: int = 512) -> dict:

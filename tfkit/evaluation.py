@@ -146,6 +146,26 @@ def binary_report(labels, probabilities, *, threshold: float = 0.5, num_buckets:
     }
 
 
+def multiclass_report(labels, class_ids, num_classes: int) -> dict:
+    """Accuracy, the confusion matrix and each class's precision and recall (`None` where undefined).
+
+    >>> multiclass_report([0, 1, 2, 2], [0, 2, 2, 2], 3)["precision"]  # class 1 is never predicted
+    [1.0, None, 0.6666666666666666]
+    """
+    matrix = np.array(confusion_matrix(labels, class_ids, num_classes))
+    right, predicted, actual = np.diag(matrix), matrix.sum(axis=0), matrix.sum(axis=1)
+
+    def shares(counts):
+        return [float(r / n) if n else None for r, n in zip(right, counts, strict=True)]
+
+    return {
+        "accuracy": float(right.sum() / matrix.sum()),
+        "confusion_matrix": matrix.tolist(),
+        "precision": shares(predicted),
+        "recall": shares(actual),
+    }
+
+
 def regression_report(labels, predictions) -> dict:
     """RMSE, MAE, bias and residual quantiles of a regressor."""
     labels = np.asarray(labels, dtype=np.float64).ravel()
@@ -201,14 +221,33 @@ def write_binary_plots(labels, probabilities, folder: str) -> list:
     axes.legend()
     save(figure, "calibration.png")
 
-    figure, axes = plt.subplots(figsize=(4, 4))
-    matrix = np.array(report["confusion_matrix"])
+    paths.append(write_confusion_matrix_plot(report["confusion_matrix"], folder))
+    return paths
+
+
+def write_confusion_matrix_plot(matrix, folder: str, class_names=None) -> str:
+    """`matrix[true][predicted]` as `confusion_matrix.png` in `folder`, counts in the cells; returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    matrix = np.asarray(matrix)
+    classes = len(matrix)
+    names = [str(name) for name in class_names] if class_names is not None else [str(i) for i in range(classes)]
+    side = min(12.0, 3.0 + 0.5 * classes)
+    figure, axes = plt.subplots(figsize=(side, side))
     axes.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         axes.text(col, row, str(count), ha="center", va="center")
-    axes.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="true", title="Confusion matrix")
-    save(figure, "confusion_matrix.png")
-    return paths
+    axes.set(xticks=range(classes), yticks=range(classes), xticklabels=names, yticklabels=names,
+             xlabel="predicted", ylabel="true", title="Confusion matrix")  # fmt: skip
+    figure.tight_layout()
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "confusion_matrix.png")
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
 
 
 def write_regression_plots(labels, predictions, folder: str) -> list:

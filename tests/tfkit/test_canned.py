@@ -41,6 +41,20 @@ def test_dnn_classifier_learns_int_labels_of_three_classes():
     assert {"loss", "average_loss"} <= set(metrics)
 
 
+def test_a_multiclass_evaluation_reports_the_confusion_matrix_of_its_predictions(tmp_path):
+    frame = _frame()
+    estimator = tfkit.DNNClassifier([16], [NumericColumn("x")], n_classes=3, label="size", model_dir=str(tmp_path),
+                                    config={"seed": 0, "learning_rate": 0.01})  # fmt: skip
+    metrics = estimator.train(frame, epochs=5, batch_size=32, verbose=0).evaluate(frame)
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())["report"]
+    predicted = estimator.predict_batch(frame)["class_ids"].ravel()
+    expected = np.zeros((3, 3), int)
+    np.add.at(expected, (frame["size"].to_numpy(), predicted), 1)  # matrix[true][predicted], counted here
+    assert report["confusion_matrix"] == expected.tolist()
+    assert report["accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-6)
+    assert (tmp_path / "eval" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_linear_classifier_learns_string_labels_through_the_vocabulary(tmp_path):
     frame = _frame()
     estimator = tfkit.LinearClassifier(

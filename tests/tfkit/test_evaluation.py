@@ -51,6 +51,19 @@ def test_choose_threshold_by_hand():
         evaluation.choose_threshold([1, 0], [0.2, 0.9], target="precision", value=1.0)
 
 
+def test_multiclass_report_by_hand(tmp_path):
+    report = evaluation.multiclass_report([0, 0, 1, 2, 2], [0, 1, 1, 2, 0], 3)
+    # right: rows 0, 2, 3 -> accuracy 3/5; matrix[true][predicted]
+    assert report["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+    assert report["accuracy"] == pytest.approx(3 / 5)
+    # precision per predicted column: 1/2, 1/2, 1/1; recall per true row: 1/2, 1/1, 1/2
+    assert report["precision"] == pytest.approx([0.5, 0.5, 1.0])
+    assert report["recall"] == pytest.approx([0.5, 1.0, 0.5])
+    path = evaluation.write_confusion_matrix_plot(report["confusion_matrix"], str(tmp_path), ["s", "m", "l"])
+    with open(path, "rb") as file:
+        assert file.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
 def test_regression_report_by_hand():
     report = evaluation.regression_report([1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
     # residuals 1, 0, -1: RMSE sqrt(2/3), MAE 2/3, bias 0

@@ -1,5 +1,7 @@
 """Classification heads through tfkit.Estimator: string labels, weight columns, full-softmax evaluation."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,3 +98,16 @@ def test_a_multilabel_class_outside_the_vocabulary_is_named_before_training():
                           label="topics")
     with pytest.raises(ValueError, match=r"labels in column 'topics' do not fit the head.*'weather'"):
         estimator.train(frame, verbose=0)
+
+
+def test_a_sampled_head_with_keras_adam_points_to_lazy_adam(caplog):
+    frame = _frame()
+    vocabulary = ["small", "medium", "large"]
+    with caplog.at_level(logging.WARNING, logger="tfkit.estimator"):
+        _estimator(SampledSoftmaxHead(label_vocabulary=vocabulary, num_sampled=2)).train(frame, verbose=0)
+    assert "optimizer='lazy_adam'" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tfkit.estimator"):
+        head = SampledSoftmaxHead(label_vocabulary=vocabulary, num_sampled=2)
+        Estimator(COLUMNS, head, label="size", optimizer="lazy_adam").train(frame, verbose=0)
+    assert "lazy_adam" not in caplog.text
