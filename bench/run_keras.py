@@ -148,16 +148,18 @@ def train(variant: str, folder: str) -> dict:
             if epochs == 1 else None, "rmse": rmse}
 
 
-def drain(dataset: tf.data.Dataset) -> dict:
-    """Examples per second of a whole pass over `dataset` (start-up included: small beside a large pass).
+def drain(dataset: tf.data.Dataset, min_seconds: float = 2.0) -> dict:
+    """Examples per second over whole passes of `dataset`, as many as take `min_seconds` (start-up included).
 
-    The pass runs inside TensorFlow (`Dataset.reduce`), as `fit` consumes its input: a Python loop would add
+    Each pass runs inside TensorFlow (`Dataset.reduce`), as `fit` consumes its input: a Python loop would add
     its own cost per batch (about a fifth of the tfkit pipeline's time, measured), which training never pays.
+    Several passes, because one pass of a fast pipeline lasts a quarter of a second: too short to time.
     """
-    start = time.perf_counter()
-    seen = dataset.reduce(tf.constant(0, tf.int64), lambda count, element: count + tf.shape(
-        element[1], out_type=tf.int64)[0])
-    return {"examples_per_s": int(seen) / (time.perf_counter() - start)}
+    start, seen = time.perf_counter(), 0
+    while not seen or time.perf_counter() - start < min_seconds:
+        seen += int(dataset.reduce(tf.constant(0, tf.int64), lambda count, element: count + tf.shape(
+            element[1], out_type=tf.int64)[0]))
+    return {"examples_per_s": seen / (time.perf_counter() - start)}
 
 
 def adapt_batches(features, labels) -> tf.data.Dataset:
