@@ -114,11 +114,7 @@ class Estimator:
         self.jit_compile = jit_compile
         self.seed = seed
         self.warm_start_from = warm_start_settings(warm_start_from)
-        if save_checkpoints_steps is not None and (
-            isinstance(save_checkpoints_steps, bool)
-            or not isinstance(save_checkpoints_steps, int)
-            or save_checkpoints_steps < 1
-        ):
+        if save_checkpoints_steps is not None and not _is_count(save_checkpoints_steps, minimum=1):
             raise ValueError(
                 "Estimator: `save_checkpoints_steps` must be a positive integer or None (checkpoints after each "
                 f"epoch only). Received: save_checkpoints_steps={save_checkpoints_steps!r}."
@@ -368,11 +364,7 @@ class Estimator:
         )
         if early_stopping_patience == "auto":
             early_stopping_patience = None if validation is None else DEFAULT_EARLY_STOPPING_PATIENCE
-        elif early_stopping_patience is not None and (
-            isinstance(early_stopping_patience, bool)
-            or not isinstance(early_stopping_patience, int)
-            or early_stopping_patience < 0
-        ):
+        elif early_stopping_patience is not None and not _is_count(early_stopping_patience, minimum=0):
             raise ValueError(
                 "Estimator.train: `early_stopping_patience` must be a number of epochs (>= 0), 'auto' or None. "
                 f"Received: early_stopping_patience={early_stopping_patience!r}."
@@ -494,6 +486,11 @@ class Estimator:
         """Exports for serving (see `tfkit.export.export_saved_model`) and returns the version's path."""
         self._require_model("export_saved_model")
         return export_saved_model(self.model, export_dir_base, version=version)
+
+
+def _is_count(value, *, minimum: int) -> bool:
+    """Whether `value` is a whole number (not a bool) of at least `minimum`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def _head_config(head) -> dict:

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import feature_columns as fc
 from tfkit import Estimator
+from tfkit.data import read_csv
 from tfkit.heads import BinaryHead, MultiClassHead, MultiLabelHead, SampledSoftmaxHead
 
 COLUMNS = [fc.NumericColumn("x")]
@@ -111,3 +112,18 @@ def test_a_sampled_head_with_keras_adam_points_to_lazy_adam(caplog):
         head = SampledSoftmaxHead(label_vocabulary=vocabulary, num_sampled=2)
         Estimator(COLUMNS, head, label="size", optimizer="lazy_adam").train(frame, verbose=0)
     assert "lazy_adam" not in caplog.text
+
+
+def test_a_multilabel_head_reads_one_class_per_csv_cell(tmp_path):
+    frame = _topics_frame()
+    frame["topic"] = [row[0] if row else "news" for row in frame["topics"]]  # a CSV cell holds one class
+    path = str(tmp_path / "topics.csv")
+    frame.drop(columns="topics").to_csv(path, index=False)
+    columns = [fc.NumericColumn("a"), fc.NumericColumn("b")]
+    _, labels = read_csv(path, columns, label="topic", label_dtype="string", label_shape=(None,))
+    assert labels.shape == (512, 1) and labels[:, 0].tolist() == frame["topic"].tolist()  # lists of one class
+    head = MultiLabelHead(label_vocabulary=["news", "sport", "tech"])
+    estimator = Estimator(columns, head, label="topic", model_params={"hidden_units": [16]}, learning_rate=0.05,
+                          seed=0)  # fmt: skip
+    # "sport" when a > 0, else "tech" when b > 0, else "news": learnable cell by cell
+    assert estimator.train(path, epochs=20, batch_size=32, verbose=0).evaluate(path)["accuracy"] > 0.9
