@@ -256,7 +256,8 @@ def preprocessed_batches(
 
 
 # Training keeps rows preprocessed once in memory across epochs up to this size; larger data is preprocessed again
-# on every pass. 1 GiB holds, e.g., 16 million taxi rides as the benchmark's columns preprocess them (64 bytes each).
+# on every pass. 1 GiB holds, e.g., 15 million taxi rides as the benchmark's columns preprocess them (68 bytes each,
+# the label included); while the cache is assembled from its blocks, it briefly takes twice that.
 CACHE_MAX_BYTES = 2**30
 
 
