@@ -223,6 +223,15 @@ def batched_dataset(
 PREPROCESS_BLOCK_ROWS = 8192
 
 
+def _preprocessed_blocks(features, labels, preprocess, batch_size: int, *, shuffle: bool = False, seed=None):
+    """`preprocess` mapped over blocks of about `PREPROCESS_BLOCK_ROWS` rows, each a whole number of batches."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"tfkit.data: `batch_size` must be a positive integer. Received: batch_size={batch_size!r}.")
+    block = batch_size * max(1, PREPROCESS_BLOCK_ROWS // batch_size)
+    dataset = batched_dataset(features, labels, batch_size=block, shuffle=shuffle, seed=seed)
+    return dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def preprocessed_batches(
     features: dict,
     labels,
@@ -243,11 +252,7 @@ def preprocessed_batches(
     >>> [x.numpy().tolist() for x, _ in ds]
     [[0.0, 2.0], [4.0, 6.0], [8.0]]
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"tfkit.data: `batch_size` must be a positive integer. Received: batch_size={batch_size!r}.")
-    block = batch_size * max(1, PREPROCESS_BLOCK_ROWS // batch_size)
-    dataset = batched_dataset(features, labels, batch_size=block, shuffle=shuffle, seed=seed)
-    dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = _preprocessed_blocks(features, labels, preprocess, batch_size, shuffle=shuffle, seed=seed)
     rows = len(next(iter(features.values())))
     drop = drop_remainder and rows >= batch_size  # see batched_dataset
     batches = rows // batch_size if drop else -(-rows // batch_size)
@@ -284,8 +289,7 @@ def cached_batches(
     [[0.0, 2.0], [4.0, 6.0], [8.0]]
     """
     rows = len(next(iter(features.values())))
-    block = batch_size * max(1, PREPROCESS_BLOCK_ROWS // batch_size)
-    blocks = batched_dataset(features, labels, batch_size=block).map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    blocks = _preprocessed_blocks(features, labels, preprocess, batch_size)
     parts = []
     for element in blocks.prefetch(tf.data.AUTOTUNE):
         flat = [np.asarray(tensor) for tensor in tf.nest.flatten(element)]
