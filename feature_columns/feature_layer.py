@@ -6,7 +6,7 @@ import keras
 import pandas as pd
 
 from feature_columns import columns as fc
-from feature_columns.adapt import compute_state
+from feature_columns.adapt import ADAPT_BATCH_SIZE, compute_state
 from feature_columns.encoding import FeatureEncoder
 from feature_columns.inputs import to_feature_arrays, to_tensors
 from feature_columns.preprocessing import FeaturePreprocessor, resolve_state
@@ -70,7 +70,7 @@ class FeatureLayer(keras.layers.Layer):
         self.check_adapted()
         return self._preprocessor
 
-    def adapt(self, data, batch_size: int = 65536) -> None:
+    def adapt(self, data, batch_size: int = ADAPT_BATCH_SIZE) -> None:
         """Learns all columns' statistics and vocabularies in one pass over `data`.
 
         Args:

@@ -7,6 +7,7 @@ This is the stateless-at-train-time half of a `FeatureLayer`: no trainable varia
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from feature_columns import columns as fc
@@ -86,7 +87,7 @@ def _require(value, ok, message: str, offending=None):
     `offending` is a function giving the values to show; in a graph it runs only when the check fails.
     """
     if tf.executing_eagerly():
-        if not bool(tf.reduce_all(ok)):
+        if not np.all(ok):  # NumPy's reduction of an eager tensor is several times faster than TF's op
             shown = "" if offending is None else f" Received: {offending().numpy().ravel()[:5].tolist()}."
             raise ValueError(message + shown)
         return value

@@ -49,6 +49,16 @@ def test_bucketized_num_bins_adapts_quantile_boundaries():
     np.testing.assert_array_equal(ids, [0, 1, 3])
 
 
+def test_quantile_boundaries_from_several_batches_equal_numpys_over_all_values():
+    # Ties, an odd count and uneven batches: the cuts are those of np.quantile (linear) over every value seen.
+    values = np.round(np.random.default_rng(0).lognormal(size=10_001), 1).astype("float32")
+    column = fc.BucketizedColumn("x", num_bins=16)
+    layer = fc.FeatureLayer([fc.IndicatorColumn(column)])
+    layer.adapt({"x": values}, batch_size=999)
+    expected = np.unique(np.quantile(values, np.linspace(0, 1, 17)[1:-1]))
+    np.testing.assert_array_equal(layer.state[column.name]["bin_boundaries"], expected)
+
+
 def test_distance_is_euclidean():
     column = fc.DistanceColumn(("x0", "y0", "x1", "y1"), name="d")
     features = {
