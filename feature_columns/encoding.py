@@ -11,7 +11,7 @@ from keras import ops
 from feature_columns import columns as fc
 from feature_columns.preprocessing import FeaturePreprocessor, resolve_state
 from feature_columns.remap import row_keys, vocabulary_ready
-from feature_columns.specs import check_columns, id_slots, table_owner, weights_key
+from feature_columns.specs import always_one_id, check_columns, id_slots, table_owner, weights_key
 
 
 def _embedding_initializer(column):
@@ -179,6 +179,12 @@ class FeatureEncoder(keras.layers.Layer):
         parts = []
         for key, categorical in slots:
             ids = preprocessed[key]
+            if always_one_id(categorical):  # nothing to mask, weigh or combine: fewer ops per batch and request
+                if isinstance(column, fc.IndicatorColumn):
+                    parts.append(ops.one_hot(ids[:, 0], column.output_dim))
+                else:
+                    parts.append(self._vectors(column, ids[:, 0]))
+                continue
             present = ids >= 0
             if isinstance(categorical, fc.WeightedCategoricalColumn):
                 weights = ops.where(present, ops.cast(preprocessed[weights_key(key)], "float32"), 0.0)
@@ -188,11 +194,13 @@ class FeatureEncoder(keras.layers.Layer):
             if isinstance(column, fc.IndicatorColumn):
                 parts.append(_counts(safe_ids, weights, column.output_dim))
                 continue
-            vectors = self.embeddings[table_owner(column).name](safe_ids)
-            if column.max_norm:
-                vectors = _clip_norm(vectors, column.max_norm)
-            parts.append(combine(vectors, weights, column.combiner))
+            parts.append(combine(self._vectors(column, safe_ids), weights, column.combiner))
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+
+    def _vectors(self, column, ids):
+        """The embedding vectors of `ids` (any shape), with `max_norm` applied."""
+        vectors = self.embeddings[table_owner(column).name](ids)
+        return _clip_norm(vectors, column.max_norm) if column.max_norm else vectors
 
     def compute_output_shape(self, input_shape):
         batch = next(iter(input_shape.values()))[0]

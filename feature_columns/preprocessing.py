@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from feature_columns import columns as fc
 from feature_columns.specs import (
+    always_one_id,
     check_columns,
     id_slots,
     keeps_state,
@@ -256,6 +257,11 @@ class FeaturePreprocessor(keras.layers.Layer):
             stage = _stage(column, stats)
             if stage is not None:
                 self.stages[column.name] = stage
+        self.cross_tables = {
+            column.name: table
+            for column in walk(self.columns)
+            if isinstance(column, fc.CrossedColumn) and (table := _cross_table(column)) is not None
+        }
 
     def build(self, input_shape=None):
         """Nothing to build: scaling layers are built in `__init__`, and the lookup layers hold no weights."""
@@ -316,7 +322,12 @@ class FeaturePreprocessor(keras.layers.Layer):
                 continue
             ids = self.ids(key, features, memo)
             values.append(self._legacy_order(key, ids) if isinstance(key, fc.VocabularyColumn) else ids)
-            present.append(ids >= 0 if _may_lack_ids(key) else None)
+            present.append(None if always_one_id(key) else ids >= 0)
+        if column.name in self.cross_tables:
+            combination = values[0]
+            for key, value in zip(column.keys[1:], values[1:], strict=True):
+                combination = combination * key.num_buckets + value
+            return tf.gather(tf.constant(self.cross_tables[column.name]), combination)
         if all(mask is None for mask in present):
             return tf.sparse.to_dense(tf.sparse.cross_hashed(values, num_buckets=column.num_bins))  # one id each
         # The cross op takes sparse inputs before dense ones: make every input sparse to keep the keys' order.
@@ -358,13 +369,24 @@ class FeaturePreprocessor(keras.layers.Layer):
         return cls(**config)
 
 
-def _may_lack_ids(column) -> bool:
-    """Whether some example may have no id (or several): then a cross needs its ids as a sparse tensor."""
-    if isinstance(column, fc.CrossedColumn):
-        return any(not isinstance(k, str) and _may_lack_ids(k) for k in column.keys)
-    if isinstance(column, fc.VocabularyColumn) and column.num_oov_indices == 0:
-        return True
-    return column.id_width != 1
+# A cross of single-id columns with at most this many id combinations (a 512 KiB table) looks its ids up in a
+# table of every combination's crossed id, made once by the cross op itself: a gather per batch, where the sparse
+# cross op and its conversions cost several times the rest of the taxi columns' preprocessing.
+CROSS_TABLE_MAX_COMBINATIONS = 65536
+
+
+def _cross_table(column) -> np.ndarray | None:
+    """`column`'s crossed id of every combination of its keys' ids (the last key's id varying fastest), or None
+    when a key is a raw string, may have no id or several, or the combinations are too many."""
+    if any(isinstance(key, str) or not always_one_id(key) for key in column.keys):
+        return None
+    sizes = [key.num_buckets for key in column.keys]
+    if np.prod(sizes, dtype=np.float64) > CROSS_TABLE_MAX_COMBINATIONS:
+        return None
+    grid = np.indices(sizes, dtype=np.int64).reshape(len(sizes), -1, 1)
+    with tf.init_scope():  # computed now, even when the layer is built inside a graph
+        crossed = tf.sparse.cross_hashed([tf.constant(ids) for ids in grid], num_buckets=column.num_bins)
+        return tf.sparse.to_dense(crossed).numpy().ravel()
 
 
 def _sparse(values, present) -> tf.SparseTensor:

@@ -89,6 +89,24 @@ def id_slots(column) -> tuple:
     return ()
 
 
+def always_one_id(column) -> bool:
+    """Whether a categorical column gives every example exactly one id: never none (-1), never several.
+
+    True of single-valued bucketized, identity and hashed columns, of vocabularies with OOV ids, and of crosses
+    of those and raw strings; a weighted column also carries weights, so it is not counted.
+
+    >>> [always_one_id(VocabularyColumn("city", ["nyc"], num_oov_indices=oov)) for oov in (1, 0)]
+    [True, False]
+    """
+    if isinstance(column, CrossedColumn):
+        return all(isinstance(key, str) or always_one_id(key) for key in column.keys)
+    if isinstance(column, (TextColumn, WeightedCategoricalColumn)):
+        return False
+    if isinstance(column, VocabularyColumn) and column.num_oov_indices == 0:
+        return False
+    return column.id_width == 1
+
+
 def table_owner(column):
     """The spec whose embedding table a column looks up: itself, a shared column's set, or None (no table)."""
     if isinstance(column, SharedEmbeddingColumn):

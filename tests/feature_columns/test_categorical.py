@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import feature_columns as fc
+from feature_columns import preprocessing
 
 
 def ids_of(column, features, state=None):
@@ -247,3 +248,29 @@ def test_layer_config_round_trip_keeps_learned_vocabularies():
     clone = fc.FeatureLayer.from_config(layer.get_config())
     features = {"city": np.array(["a", "b", "z"])}
     np.testing.assert_array_equal(clone(features), layer(features))
+
+
+def test_a_cross_by_its_table_of_combinations_gives_the_cross_ops_ids(monkeypatch):
+    # Bucketized, identity, vocabulary (OOV ids first) and hashed keys: 3 * 7 * 3 * 5 = 315 combinations, under
+    # the table's limit; with the limit at 0 the same layer crosses each batch with the sparse cross op.
+    rng = np.random.default_rng(3)
+    features = {
+        "x": rng.uniform(-2, 2, 400).astype("float32"),
+        "day": rng.integers(0, 7, 400),
+        "vendor": rng.choice(["a", "b", "z"], 400),
+        "zone": rng.integers(0, 10**6, 400),
+    }
+    keys = (
+        fc.BucketizedColumn("x", bin_boundaries=[-1.0, 1.0]),
+        fc.IdentityColumn("day", 7),
+        fc.VocabularyColumn("vendor", ["a", "b"], num_oov_indices=1),
+        fc.HashedColumn("zone", num_bins=5, dtype="int64"),
+    )
+    cross = fc.CrossedColumn(keys, num_bins=1000)
+    by_table = fc.FeaturePreprocessor([fc.IndicatorColumn(cross)])
+    monkeypatch.setattr(preprocessing, "CROSS_TABLE_MAX_COMBINATIONS", 0)
+    by_op = fc.FeaturePreprocessor([fc.IndicatorColumn(cross)])
+    assert len(by_table.cross_tables[cross.name]) == 315 and not by_op.cross_tables
+    ids = by_table(features)[cross.name + "_indicator"].numpy()
+    np.testing.assert_array_equal(ids, by_op(features)[cross.name + "_indicator"].numpy())
+    assert len(np.unique(ids)) > 150  # 400 rows over 315 combinations: most of the table is checked
