@@ -24,6 +24,7 @@ import itertools
 import math
 from typing import Any
 
+from feature_columns.validation import is_count, is_number
 from feature_columns.vocabulary import check_vocabulary, padding_value, read_vocabulary_file
 
 NUMERIC_DTYPES = ("float32", "float64", "int32", "int64")
@@ -58,7 +59,7 @@ def embedding_dim_search_space(num_values: int) -> tuple[int, int]:
 
 
 def _check_positive_int(where: str, arg: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_count(value):
         raise ValueError(
             f"{where}: `{arg}` must be a positive integer. Received: {arg}={value!r} (of type {type(value).__name__})."
         )
@@ -181,9 +182,7 @@ class NumericColumn(_Serializable):
             _check_positive_int(where, "shape", dim)
         _check_choice(where, "dtype", self.dtype, NUMERIC_DTYPES)
         _check_choice(where, "normalization", self.normalization, NORMALIZATIONS)
-        if self.default_value is not None and (
-            isinstance(self.default_value, bool) or not isinstance(self.default_value, (int, float))
-        ):
+        if self.default_value is not None and not is_number(self.default_value):
             raise TypeError(f"{where}: `default_value` must be a number or None. Received: {self.default_value!r}.")
         clip = None
         if self.clip is not None:
@@ -338,9 +337,7 @@ class IdentityColumn(_Serializable):
         _check_choice(where, "dtype", self.dtype, INTEGER_DTYPES)
         _check_bool(where, "multivalent", self.multivalent)
         if self.default_value is not None and (
-            isinstance(self.default_value, bool)
-            or not isinstance(self.default_value, int)
-            or not 0 <= self.default_value < self.num_buckets
+            not is_count(self.default_value, minimum=0) or self.default_value >= self.num_buckets
         ):
             raise ValueError(
                 f"{where}: `default_value` must be an integer in [0, num_buckets={self.num_buckets}). "
@@ -435,11 +432,7 @@ class VocabularyColumn(_Serializable):
         _check_key(where, self.key)
         _check_choice(where, "dtype", self.dtype, CATEGORICAL_DTYPES)
         _check_bool(where, "multivalent", self.multivalent)
-        if (
-            isinstance(self.num_oov_indices, bool)
-            or not isinstance(self.num_oov_indices, int)
-            or self.num_oov_indices < 0
-        ):
+        if not is_count(self.num_oov_indices, minimum=0):
             raise ValueError(
                 f"{where}: `num_oov_indices` must be a non-negative integer. "
                 f"Received: num_oov_indices={self.num_oov_indices!r}."
@@ -721,9 +714,7 @@ def _check_embedding_args(where: str, spec: Any, categoricals: tuple) -> None:
             f"{where}: `initializer` must be the name of a Keras initializer, e.g. 'glorot_uniform'. "
             f"Received: initializer={spec.initializer!r} (of type {type(spec.initializer).__name__})."
         )
-    if spec.max_norm is not None and (
-        isinstance(spec.max_norm, bool) or not isinstance(spec.max_norm, (int, float)) or spec.max_norm <= 0
-    ):
+    if spec.max_norm is not None and (not is_number(spec.max_norm) or spec.max_norm <= 0):
         raise ValueError(
             f"{where}: `max_norm` must be a positive number or None. Received: max_norm={spec.max_norm!r}."
         )
@@ -907,7 +898,7 @@ class SharedEmbeddingColumn(_Serializable):
             )
         where = f"SharedEmbeddingColumn({self.shared.name!r})"
         count = len(self.shared.categorical_columns)
-        if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index < count:
+        if not is_count(self.index, minimum=0) or self.index >= count:
             raise ValueError(
                 f"{where}: `index` must be an integer in [0, {count}), a position in "
                 f"`shared.categorical_columns`. Received: index={self.index!r}."

@@ -56,6 +56,7 @@ from feature_columns.remap import (
     token_keys,
     vocabulary,
 )
+from feature_columns.validation import is_count
 from feature_columns.vocabulary import check_vocabulary, read_vocabulary_file
 
 OOV_POSITIONS = ("first", "last")
@@ -140,9 +141,7 @@ class _RowLayout(_Reference):
             dtype = "string" if isinstance(values, tuple) and all(isinstance(v, str) for v in values) else "int64"
             vocabulary = check_vocabulary(where, values, dtype)
         num_oov_indices = self.num_oov_indices
-        if num_oov_indices is not None and (
-            isinstance(num_oov_indices, bool) or not isinstance(num_oov_indices, int) or num_oov_indices < 0
-        ):
+        if num_oov_indices is not None and not is_count(num_oov_indices, minimum=0):
             raise ValueError(
                 f"{where}: `num_oov_indices` must be a non-negative integer or None. "
                 f"Received: num_oov_indices={num_oov_indices!r}."

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from feature_columns.validation import is_count
 from tfkit.estimator import Estimator
 from tfkit.heads import BinaryHead, MultiClassHead, RegressionHead
 from tfkit.models import linear_columns, wide_and_deep_optimizer
@@ -37,7 +38,7 @@ def _options(where: str, config) -> dict:
 
 
 def _classifier_head(where: str, n_classes, label_vocabulary, weight_column):
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+    if not is_count(n_classes, minimum=2):
         raise ValueError(f"{where}: `n_classes` must be an integer >= 2. Received: n_classes={n_classes!r}.")
     if label_vocabulary is not None and len(label_vocabulary) != n_classes:
         raise ValueError(

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from feature_columns.inputs import to_feature_arrays
 from feature_columns.specs import RawFeature, raw_features
+from feature_columns.validation import is_count
 
 
 def resolve_paths(paths_or_glob) -> list:
@@ -164,6 +165,11 @@ def _read_one_csv(
     return features, labels
 
 
+def _check_batch_size(batch_size) -> None:
+    if not is_count(batch_size):
+        raise ValueError(f"tfkit.data: `batch_size` must be a positive integer. Received: batch_size={batch_size!r}.")
+
+
 def batched_dataset(
     features: dict,
     labels=None,
@@ -184,8 +190,7 @@ def batched_dataset(
     >>> [len(y) for _, y in ds]
     [2, 2, 1]
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"tfkit.data: `batch_size` must be a positive integer. Received: batch_size={batch_size!r}.")
+    _check_batch_size(batch_size)
     columns = {key: tf.constant(value) for key, value in features.items()}
     label_tensor = None if labels is None else tf.constant(labels)
     rows = int(next(iter(columns.values())).shape[0])
@@ -225,8 +230,7 @@ PREPROCESS_BLOCK_ROWS = 8192
 
 def _preprocessed_blocks(features, labels, preprocess, batch_size: int, *, shuffle: bool = False, seed=None):
     """`preprocess` mapped over blocks of about `PREPROCESS_BLOCK_ROWS` rows, each a whole number of batches."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"tfkit.data: `batch_size` must be a positive integer. Received: batch_size={batch_size!r}.")
+    _check_batch_size(batch_size)
     block = batch_size * max(1, PREPROCESS_BLOCK_ROWS // batch_size)
     dataset = batched_dataset(features, labels, batch_size=block, shuffle=shuffle, seed=seed)
     return dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)

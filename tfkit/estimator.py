@@ -21,6 +21,7 @@ import tensorflow as tf
 import feature_columns as fc
 from feature_columns.inputs import to_feature_arrays
 from feature_columns.specs import RawFeature, check_columns, preprocessed_spec
+from feature_columns.validation import is_count
 from feature_columns.vocabulary import padding_value
 from tfkit import data as tfdata
 from tfkit import evaluation
@@ -114,7 +115,7 @@ class Estimator:
         self.jit_compile = jit_compile
         self.seed = seed
         self.warm_start_from = warm_start_settings(warm_start_from)
-        if save_checkpoints_steps is not None and not _is_count(save_checkpoints_steps, minimum=1):
+        if save_checkpoints_steps is not None and not is_count(save_checkpoints_steps):
             raise ValueError(
                 "Estimator: `save_checkpoints_steps` must be a positive integer or None (checkpoints after each "
                 f"epoch only). Received: save_checkpoints_steps={save_checkpoints_steps!r}."
@@ -364,7 +365,7 @@ class Estimator:
         )
         if early_stopping_patience == "auto":
             early_stopping_patience = None if validation is None else DEFAULT_EARLY_STOPPING_PATIENCE
-        elif early_stopping_patience is not None and not _is_count(early_stopping_patience, minimum=0):
+        elif early_stopping_patience is not None and not is_count(early_stopping_patience, minimum=0):
             raise ValueError(
                 "Estimator.train: `early_stopping_patience` must be a number of epochs (>= 0), 'auto' or None. "
                 f"Received: early_stopping_patience={early_stopping_patience!r}."
@@ -486,11 +487,6 @@ class Estimator:
         """Exports for serving (see `tfkit.export.export_saved_model`) and returns the version's path."""
         self._require_model("export_saved_model")
         return export_saved_model(self.model, export_dir_base, version=version)
-
-
-def _is_count(value, *, minimum: int) -> bool:
-    """Whether `value` is a whole number (not a bool) of at least `minimum`."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def _head_config(head) -> dict:

@@ -36,6 +36,7 @@ from feature_columns.inputs import to_feature_arrays, to_tensors
 from feature_columns.parsing import parse_example
 from feature_columns.pretrained import COLUMNS_FILE, columns_record
 from feature_columns.specs import RawFeature, raw_features
+from feature_columns.validation import is_count
 from tfkit.files import write_json
 from tfkit.models import find_head, split
 
@@ -153,7 +154,7 @@ def export_saved_model(model_or_estimator, export_dir_base: str, *, version: int
     if version is None:
         existing = versions(export_dir_base)
         version = (existing[-1] + 1) if existing else 1
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+    if not is_count(version, minimum=0):
         raise ValueError(
             f"tfkit.export: `version` must be a non-negative integer. Received: version={version!r}. "
             "Omit it to take the next free version."

@@ -49,6 +49,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from tensorflow.core.protobuf import saved_model_pb2
 
+from feature_columns.validation import is_count
 from tfkit import export, rest
 
 logger = logging.getLogger("tfkit.serve")
@@ -296,7 +297,7 @@ def create_app(
             f"tfkit.serve: `model_base_path` must be a folder of exported versions. Received: "
             f"model_base_path={model_base_path!r}, which does not exist. Export a model there first."
         )
-    if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+    if not is_count(max_body_bytes):
         raise ValueError(
             f"tfkit.serve: `max_body_bytes` must be a positive integer. Received: max_body_bytes={max_body_bytes!r}."
         )

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from feature_columns.validation import is_number
 from tfkit.heads import labels as L
 from tfkit.heads.base import Head
 from tfkit.metrics import PredictionBias
@@ -41,7 +42,7 @@ class BinaryHead(Head):
                 f"BinaryHead: `label_vocabulary` must hold exactly 2 labels (negative first). "
                 f"Received: label_vocabulary={list(vocabulary)!r}."
             )
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
+        if not is_number(threshold) or not 0.0 < threshold < 1.0:
             raise ValueError(f"BinaryHead: `threshold` must be a number in (0, 1). Received: threshold={threshold!r}.")
         super().__init__(1, **kwargs)
         self.label_vocabulary = vocabulary

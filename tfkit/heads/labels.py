@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from feature_columns.validation import is_count
+
 
 def check_vocabulary(where: str, label_vocabulary, num_classes: int | None, *, minimum: int = 2) -> tuple:
     """`label_vocabulary` as a tuple of distinct strings, consistent with `num_classes` when both are given."""
@@ -46,7 +48,7 @@ def check_num_classes(where: str, num_classes, vocabulary: tuple | None, *, mini
     """The number of classes, from `num_classes` or the vocabulary's length."""
     if vocabulary is not None:
         return len(vocabulary)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < minimum:
+    if not is_count(num_classes, minimum):
         raise ValueError(
             f"{where}: `num_classes` must be an integer >= {minimum} (or give `label_vocabulary`). "
             f"Received: num_classes={num_classes!r}."

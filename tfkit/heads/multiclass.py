@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from feature_columns.validation import is_count
 from tfkit.heads import labels as L
 from tfkit.heads.base import Head
 from tfkit.metrics import ClassPrecision, ClassRecall
@@ -55,7 +56,7 @@ class MultiClassHead(Head):
         for flag, value in (("soft_labels", soft_labels), ("per_class_metrics", per_class_metrics)):
             if not isinstance(value, bool):
                 raise ValueError(f"{where}: `{flag}` must be True or False. Received: {flag}={value!r}.")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        if top_k is not None and not is_count(top_k):
             raise ValueError(f"{where}: `top_k` must be a positive integer or None. Received: top_k={top_k!r}.")
         super().__init__(num_classes, **kwargs)
         self.num_classes = num_classes

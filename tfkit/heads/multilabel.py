@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from feature_columns.validation import is_number
 from tfkit.heads import labels as L
 from tfkit.heads.base import Head
 
@@ -35,7 +36,7 @@ class MultiLabelHead(Head):
         kwargs.setdefault("name", "multi_label_head")
         vocabulary = L.check_vocabulary("MultiLabelHead", label_vocabulary, num_classes, minimum=1)
         num_classes = L.check_num_classes("MultiLabelHead", num_classes, vocabulary, minimum=1)
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
+        if not is_number(threshold) or not 0.0 < threshold < 1.0:
             raise ValueError(
                 f"MultiLabelHead: `threshold` must be a number in (0, 1). Received: threshold={threshold!r}."
             )

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from feature_columns.validation import is_count
 from tfkit.heads.base import Head
 from tfkit.heads.labels import static_shape_error, to_tensor
 from tfkit.metrics import PredictionBias
@@ -38,7 +39,7 @@ class RegressionHead(Head):
 
     def __init__(self, label_dimension: int = 1, loss: str = "mse", **kwargs):
         kwargs.setdefault("name", "regression_head")
-        if isinstance(label_dimension, bool) or not isinstance(label_dimension, int) or label_dimension < 1:
+        if not is_count(label_dimension):
             raise ValueError(
                 "RegressionHead: `label_dimension` must be a positive integer. "
                 f"Received: label_dimension={label_dimension!r}."

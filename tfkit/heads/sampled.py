@@ -19,6 +19,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from feature_columns.validation import is_count, is_number
 from tfkit.heads import labels as L
 from tfkit.heads.base import mean_loss
 from tfkit.heads.multiclass import MultiClassHead
@@ -120,7 +121,7 @@ class SampledHead(MultiClassHead):
             raise ValueError(
                 f"{where}: `soft_labels` must be False: sampled losses take class ids. Received: soft_labels=True."
             )
-        if isinstance(num_sampled, bool) or not isinstance(num_sampled, int) or num_sampled < 1:
+        if not is_count(num_sampled):
             raise ValueError(
                 f"{where}: `num_sampled` must be a positive integer. Received: num_sampled={num_sampled!r}."
             )
@@ -147,7 +148,7 @@ class SampledHead(MultiClassHead):
                     f"num_sampled={num_sampled} of them positive. Received: {len(unigram_counts)} counts, "
                     f"{positive} positive."
                 )
-        if isinstance(distortion, bool) or not isinstance(distortion, (int, float)) or distortion <= 0:
+        if not is_number(distortion) or distortion <= 0:
             raise ValueError(f"{where}: `distortion` must be a positive number. Received: distortion={distortion!r}.")
         if not isinstance(remove_accidental_hits, bool):
             raise ValueError(

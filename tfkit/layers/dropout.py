@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import keras
 
+from feature_columns.validation import is_number
+
 
 def check_rate(where: str, rate, argument: str = "rate") -> float:
     """`rate` as a float in [0, 1); the message explains tf.compat.v1's keep_prob, the usual confusion."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+    if not is_number(rate) or not 0.0 <= rate < 1.0:
         raise ValueError(
             f"{where}: `{argument}` must be the probability of dropping a unit, in [0, 1). "
             f"Received: {argument}={rate!r}. If you meant a keep probability p (tf.compat.v1.nn.dropout's "

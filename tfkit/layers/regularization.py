@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import keras
 
+from feature_columns.validation import is_number
+
 # (layer attribute naming the regularizer, attribute naming the variable it applies to)
 KERNELS = ("kernel_regularizer", "kernel")
 EMBEDDINGS = ("embeddings_regularizer", "embeddings")
 
 
 def _check_strength(where: str, name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if not is_number(value) or value < 0:
         raise ValueError(f"{where}: `{name}` must be a non-negative number. Received: {name}={value!r}.")
     return float(value)
 

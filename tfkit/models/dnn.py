@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from feature_columns.validation import is_count
 from tfkit.layers.dropout import check_rate
 from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
 
@@ -12,7 +13,7 @@ WHERE = "tfkit.models.dnn"
 
 def _check_hidden_units(hidden_units) -> tuple:
     units = tuple(hidden_units) if isinstance(hidden_units, (list, tuple)) else None
-    if not units or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
+    if not units or not all(is_count(u) for u in units):
         raise ValueError(
             f"{WHERE}: `hidden_units` must be a non-empty list of positive integers, e.g. [64, 32]. "
             f"Received: hidden_units={hidden_units!r}."

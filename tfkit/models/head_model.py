@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import keras
 import tensorflow as tf
 
+from feature_columns.validation import is_number
 from tfkit.heads import Head
 
 
@@ -47,11 +48,7 @@ class HeadModel(keras.Model):
         super().__init__(**kwargs)
         if not isinstance(head, Head):
             raise TypeError(f"HeadModel: `head` must be a tfkit head. Received: head of type {type(head).__name__}.")
-        if gradient_clip_norm is not None and (
-            isinstance(gradient_clip_norm, bool)
-            or not isinstance(gradient_clip_norm, (int, float))
-            or gradient_clip_norm <= 0
-        ):
+        if gradient_clip_norm is not None and (not is_number(gradient_clip_norm) or gradient_clip_norm <= 0):
             raise ValueError(
                 "HeadModel: `gradient_clip_norm` must be a positive number or None. "
                 f"Received: gradient_clip_norm={gradient_clip_norm!r}."
