@@ -5,7 +5,25 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tfkit.heads import labels as L
+
 PREDICTION_KEYS = ("logits", "probabilities", "class_ids", "classes", "predictions")
+CLASSIFIER_SERVING_KEYS = ("probabilities", "class_ids", "classes")
+
+
+def class_predictions(logits, probabilities, class_ids, vocabulary: tuple | None) -> dict:
+    """A one-label classifier's predictions: its `logits`, `probabilities`, `class_ids` and their `classes`."""
+    classes = L.class_names(class_ids, vocabulary)
+    return {"logits": logits, "probabilities": probabilities, "class_ids": class_ids, "classes": classes}
+
+
+def thresholded_metrics(threshold: float) -> list:
+    """Accuracy, precision and recall of probabilities cut at `threshold` (sigmoid heads)."""
+    return [
+        keras.metrics.BinaryAccuracy(threshold=threshold, name="accuracy"),
+        keras.metrics.Precision(thresholds=threshold, name="precision"),
+        keras.metrics.Recall(thresholds=threshold, name="recall"),
+    ]
 
 
 def mean_loss(per_example, sample_weight=None):

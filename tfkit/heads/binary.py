@@ -8,7 +8,7 @@ from keras import ops
 
 from feature_columns.validation import is_number
 from tfkit.heads import labels as L
-from tfkit.heads.base import Head
+from tfkit.heads.base import CLASSIFIER_SERVING_KEYS, Head, class_predictions, thresholded_metrics
 from tfkit.metrics import PredictionBias
 
 
@@ -72,9 +72,7 @@ class BinaryHead(Head):
 
     def make_metrics(self) -> list:
         return [
-            keras.metrics.BinaryAccuracy(threshold=self.threshold, name="accuracy"),
-            keras.metrics.Precision(thresholds=self.threshold, name="precision"),
-            keras.metrics.Recall(thresholds=self.threshold, name="recall"),
+            *thresholded_metrics(self.threshold),
             keras.metrics.AUC(curve="ROC", name="auc"),
             keras.metrics.AUC(curve="PR", name="auc_precision_recall"),
             PredictionBias(name="prediction_bias"),
@@ -88,16 +86,12 @@ class BinaryHead(Head):
         logits = ops.squeeze(ops.convert_to_tensor(logits), axis=-1)
         positive = ops.sigmoid(logits)
         class_ids = tf.cast(positive > self.threshold, tf.int64)
-        return {
-            "logits": logits,
-            "probabilities": ops.stack([1.0 - positive, positive], axis=-1),
-            "class_ids": class_ids,
-            "classes": L.class_names(class_ids, self.label_vocabulary),
-        }
+        probabilities = ops.stack([1.0 - positive, positive], axis=-1)
+        return class_predictions(logits, probabilities, class_ids, self.label_vocabulary)
 
     def serving_outputs(self, logits) -> dict:
         outputs = self.predictions(logits)
-        return {key: outputs[key] for key in ("probabilities", "class_ids", "classes")}
+        return {key: outputs[key] for key in CLASSIFIER_SERVING_KEYS}
 
     def get_config(self):
         config = super().get_config()

@@ -8,7 +8,7 @@ from keras import ops
 
 from feature_columns.validation import is_count
 from tfkit.heads import labels as L
-from tfkit.heads.base import Head
+from tfkit.heads.base import CLASSIFIER_SERVING_KEYS, Head, class_predictions
 from tfkit.metrics import ClassPrecision, ClassRecall
 
 # Soft labels are probabilities computed in float32; their sums drift from 1 by rounding only.
@@ -136,16 +136,11 @@ class MultiClassHead(Head):
         """`logits`, `probabilities` `[batch, num_classes]`; the most probable `class_ids`, `classes` `[batch]`."""
         logits = ops.convert_to_tensor(logits)
         class_ids = tf.argmax(logits, axis=-1)
-        return {
-            "logits": logits,
-            "probabilities": ops.softmax(logits, axis=-1),
-            "class_ids": class_ids,
-            "classes": L.class_names(class_ids, self.label_vocabulary),
-        }
+        return class_predictions(logits, ops.softmax(logits, axis=-1), class_ids, self.label_vocabulary)
 
     def serving_outputs(self, logits) -> dict:
         outputs = self.predictions(logits)
-        return {key: outputs[key] for key in ("probabilities", "class_ids", "classes")}
+        return {key: outputs[key] for key in CLASSIFIER_SERVING_KEYS}
 
     def get_config(self):
         config = super().get_config()

@@ -8,7 +8,7 @@ from keras import ops
 
 from feature_columns.validation import is_number
 from tfkit.heads import labels as L
-from tfkit.heads.base import Head
+from tfkit.heads.base import Head, thresholded_metrics
 
 
 @keras.saving.register_keras_serializable(package="tfkit")
@@ -95,9 +95,7 @@ class MultiLabelHead(Head):
 
     def make_metrics(self) -> list:
         return [
-            keras.metrics.BinaryAccuracy(threshold=self.threshold, name="accuracy"),
-            keras.metrics.Precision(thresholds=self.threshold, name="precision"),
-            keras.metrics.Recall(thresholds=self.threshold, name="recall"),
+            *thresholded_metrics(self.threshold),
             keras.metrics.AUC(curve="ROC", multi_label=True, num_labels=self.num_classes, name="auc"),
             keras.metrics.AUC(curve="PR", multi_label=True, num_labels=self.num_classes, name="auc_precision_recall"),
         ]
