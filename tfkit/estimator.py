@@ -155,6 +155,7 @@ class Estimator:
         # The saved feature state, not a new adapt: a resumed run must see exactly the same preprocessing.
         # With trained weights to load, the pretrained embedding sources need not be read (or even exist).
         trained = os.path.exists(self._path(WEIGHTS_FILE))
+        self._seed_weights()
         self._build(fc.FeatureLayer(self.columns, state=saved["feature_state"], read_pretrained=not trained))
         if trained:
             _, core = split(self.model)
@@ -174,9 +175,16 @@ class Estimator:
 
     # -- building ----------------------------------------------------------------------------------------
 
-    def _build(self, features: fc.FeatureLayer) -> None:
+    def _seed_weights(self) -> None:
+        """Seeds what follows, the model's creation: Keras draws an initializer's seed when the layer is made."""
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
+
+    def _build(self, features: fc.FeatureLayer) -> None:
+        if self.seed is not None:
+            # The head was made before the seed applied (by the caller, or in __init__): remade from its config,
+            # its projection's initial weights come from the seed too.
+            self.head = type(self.head).from_config(self.head.get_config())
         self.model = BUILDERS[self.model_name](features, self.head, **self.model_params)
         _, core = split(self.model)
         # The core is a tfkit.models.HeadModel: its loss and metrics are the head's.
@@ -373,6 +381,7 @@ class Estimator:
         elif early_stopping_patience is not None and validation is None:
             raise ValueError("Estimator.train: `early_stopping_patience` needs `validation_data` to watch.")
         if self.model is None:
+            self._seed_weights()
             features = fc.FeatureLayer(self.columns)
             if features.needs_adapt:
                 features.adapt(source if isinstance(source, tf.data.Dataset) else source[0])

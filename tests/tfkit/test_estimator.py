@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 
 import keras
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 import feature_columns as fc
-from tfkit import Estimator
+from tfkit import Estimator, RegressionHead
 from tfkit.models import split
 
 
@@ -42,6 +43,22 @@ def test_trains_evaluates_and_predicts_a_learnable_function(tmp_path):
     saved = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert saved["metrics"]["rmse"] == pytest.approx(metrics["rmse"])
     assert os.listdir(tmp_path / "logs")  # TensorBoard event files
+
+
+def test_the_same_seed_trains_the_same_model_whatever_ran_before():
+    # Keras draws an initializer's seed when its layer is made: the head (made here before the Estimator) and the
+    # embedding table (made with the FeatureLayer) must take theirs from the Estimator's seed as well.
+    frame = _frame()
+
+    def trained(seed):
+        random.random()  # whatever the program drew before
+        estimator = Estimator(COLUMNS, RegressionHead(), label="y", model_params={"hidden_units": [8]}, seed=seed)
+        return estimator.train(frame, epochs=2, batch_size=64, verbose=0).model.get_weights()
+
+    first, again, other = trained(0), trained(0), trained(1)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not any(np.array_equal(a, b) for a, b in zip(first[:1], other[:1], strict=True))  # the embedding table
 
 
 def test_model_dir_restores_the_trained_model(tmp_path):
