@@ -182,23 +182,34 @@ def regression_report(labels, predictions) -> dict:
     }
 
 
-def write_binary_plots(labels, probabilities, folder: str) -> list:
-    """ROC, precision-recall, calibration and confusion-matrix PNGs in `folder`; returns their paths."""
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed), imported only when plotting."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import pyplot
 
-    report, c = binary_report(labels, probabilities), curves(labels, probabilities)
+    return pyplot
+
+
+def _save_figure(figure, folder: str, name: str) -> str:
+    """Writes `figure` as `folder/name` (the folder made if need be), closes it and returns the path."""
     os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    _pyplot().close(figure)
+    return path
+
+
+def write_binary_plots(labels, probabilities, folder: str) -> list:
+    """ROC, precision-recall, calibration and confusion-matrix PNGs in `folder`; returns their paths."""
+    plt = _pyplot()
+    report, c = binary_report(labels, probabilities), curves(labels, probabilities)
     paths = []
 
     def save(figure, name):
-        path = os.path.join(folder, name)
-        figure.tight_layout()
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        paths.append(path)
+        paths.append(_save_figure(figure, folder, name))
 
     figure, axes = plt.subplots(figsize=(4.5, 4.5))
     axes.plot(np.r_[0, c["fpr"]], np.r_[0, c["tpr"]], label=f"AUC {report['auc']:.3f}")
@@ -227,48 +238,28 @@ def write_binary_plots(labels, probabilities, folder: str) -> list:
 
 def write_confusion_matrix_plot(matrix, folder: str, class_names=None) -> str:
     """`matrix[true][predicted]` as `confusion_matrix.png` in `folder`, counts in the cells; returns its path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     matrix = np.asarray(matrix)
     classes = len(matrix)
     names = [str(name) for name in class_names] if class_names is not None else [str(i) for i in range(classes)]
     side = min(12.0, 3.0 + 0.5 * classes)
-    figure, axes = plt.subplots(figsize=(side, side))
+    figure, axes = _pyplot().subplots(figsize=(side, side))
     axes.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         axes.text(col, row, str(count), ha="center", va="center")
     axes.set(xticks=range(classes), yticks=range(classes), xticklabels=names, yticklabels=names,
              xlabel="predicted", ylabel="true", title="Confusion matrix")  # fmt: skip
-    figure.tight_layout()
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "confusion_matrix.png")
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save_figure(figure, folder, "confusion_matrix.png")
 
 
 def write_regression_plots(labels, predictions, folder: str) -> list:
     """Residuals against predictions and a residual histogram as PNGs in `folder`; returns their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     labels = np.asarray(labels, dtype=np.float64).ravel()
     predictions = np.asarray(predictions, dtype=np.float64).ravel()
     residuals = predictions - labels
-    os.makedirs(folder, exist_ok=True)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+    figure, (left, right) = _pyplot().subplots(1, 2, figsize=(9, 4))
     left.scatter(predictions, residuals, s=2, alpha=0.3)
     left.axhline(0, color="grey", linestyle="--")
     left.set(xlabel="prediction", ylabel="prediction - label", title="Residuals")
     right.hist(residuals, bins=100)
     right.set(xlabel="prediction - label", ylabel="examples", title="Residual distribution")
-    figure.tight_layout()
-    path = os.path.join(folder, "residuals.png")
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return [path]
+    return [_save_figure(figure, folder, "residuals.png")]
