@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import feature_columns as fc
+from feature_columns.adapt import _one_pass, iter_feature_batches
 
 
 def test_zscore_uses_adapted_mean_and_variance():
@@ -116,6 +117,33 @@ def test_adapt_accepts_a_dataset_and_matches_the_dataframe_result():
     from_dataset.adapt(tf.data.Dataset.from_tensor_slices(({"x": frame["x"].to_numpy()}, np.zeros(1000))).batch(64))
     assert from_frame.state["x"]["mean"] == pytest.approx(from_dataset.state["x"]["mean"])
     assert from_frame.state["x"]["variance"] == pytest.approx(from_dataset.state["x"]["variance"])
+
+
+def test_adapt_regroups_dense_batches_as_dataset_rebatch_does():
+    # 10 rows in batches of 3 (3, 3, 3, 1), with a [batch, 2] feature and labels, read in steps of 4 rows:
+    # the same rows in the same order as `rebatch(4)` gives them (4, 4, 2), labels dropped.
+    rows = {"x": np.arange(10.0), "pair": np.arange(20).reshape(10, 2)}
+    dataset = tf.data.Dataset.from_tensor_slices((rows, np.zeros(10))).batch(3)
+    columns = [fc.NumericColumn("x"), fc.NumericColumn("pair", shape=(2,))]
+    ours = list(iter_feature_batches(dataset, columns, batch_size=4))
+    theirs = [features for features, _ in dataset.rebatch(4)]
+    assert [len(batch["x"]) for batch in ours] == [4, 4, 2]
+    for mine, expected in zip(ours, theirs, strict=True):
+        assert mine.keys() == expected.keys()
+        for key in mine:
+            np.testing.assert_array_equal(mine[key], expected[key])
+
+
+def test_adapt_turns_off_tf_data_rewrites_and_autotune_unless_the_dataset_sets_them():
+    plain = tf.data.Dataset.from_tensor_slices({"x": np.arange(8.0)}).batch(2)
+    options = _one_pass(plain, 4).options()
+    assert options.autotune.enabled is False
+    assert options.experimental_optimization.apply_default_optimizations is False
+    own = tf.data.Options()
+    own.autotune.enabled = True  # the user's choice stands
+    options = _one_pass(plain.with_options(own), 4).options()
+    assert options.autotune.enabled is True
+    assert options.experimental_optimization.apply_default_optimizations is False
 
 
 def test_string_columns_from_pandas_string_dtype():
