@@ -145,8 +145,9 @@ def _one_pass(dataset: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
     tf.data's graph rewrites and autotuning unless the dataset's own options ask for them.
 
     Both pay off over many epochs, not in one pass: on a million in-memory rides the rewrite cost 11 ms of a
-    60 ms adapt, and autotune's optimizer, when it was running as the pass ended, held up the iterator's
-    release by 35 ms. Per-row and per-batch CSV parsing and 32-row batches adapted no slower without them.
+    60 ms adapt, and with autotuning on, releasing the iterator took 35 ms in about half the passes.
+    Per-row and per-batch CSV parsing and 32-row batches adapted no slower without them
+    (`bench/adapt_inputs.py`).
     """
     own = dataset.options()
     options = tf.data.Options()

@@ -75,8 +75,10 @@ class FeatureLayer(keras.layers.Layer):
 
         Args:
             data: a `tf.data.Dataset` of feature dicts (or `(features, label)` pairs), a pandas DataFrame, or a
-                dict of arrays or lists.
-            batch_size: rows per step when `data` is a DataFrame or dict.
+                dict of arrays or lists. A dataset is read without tf.data's default graph rewrites and
+                autotuning, which pay off over many epochs, not in one pass, unless its own options
+                (`Dataset.with_options`) turn them on.
+            batch_size: rows per step: a DataFrame or dict is cut, a dataset of dense batches regrouped to it.
         """
         if self.built or self.encoder.built:
             raise ValueError(

@@ -77,3 +77,16 @@ def test_the_smoke_run_runs_every_variant_on_real_rides(tmp_path):
     [latency] = report["results"]["latency"]
     assert latency["tfkit_1_p50_ms"] > 0 and ("estimator_1_p50_ms" in latency) == has_estimator
     assert "| ratio (paired by repetition) |" in completed.stdout
+    # bench/adapt_inputs.py on the same prepared rides: a row of positive timings for each of its four inputs.
+    inputs = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "bench", "adapt_inputs.py"), "--data", str(tmp_path / "data"),
+         "--reps", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert inputs.returncode == 0, inputs.stderr[-3000:]
+    rows = {line.split(" | ")[0].strip("| "): line for line in inputs.stdout.splitlines() if line.count("|") == 5}
+    assert set(rows) >= {"slices", "guide", "csv-batch", "csv-row"}
+    for name in ("slices", "guide", "csv-batch", "csv-row"):
+        assert all(float(cell) > 0 for cell in rows[name].strip("| ").split(" | ")[1:])
