@@ -440,7 +440,8 @@ class Estimator:
         """
         self._require_model("evaluate")
         source = self._source(data, "Estimator.evaluate")
-        dataset = self._dataset(source, batch_size, shuffle=False)
+        # Three passes (metrics, labels, predictions): arrays are preprocessed once and replayed from memory.
+        dataset = self._dataset(source, batch_size, shuffle=False, passes=3)
         _, core = split(self.model)
         results = core.evaluate(dataset, return_dict=True, verbose=0)
         metrics = {key: float(value) for key, value in results.items()}
