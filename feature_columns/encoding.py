@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from feature_columns import columns as fc
+from feature_columns.keras_internals import walk_layers
 from feature_columns.preprocessing import FeaturePreprocessor, resolve_state
 from feature_columns.remap import row_keys, vocabulary_ready
 from feature_columns.specs import always_one_id, check_columns, id_slots, table_owner, weights_key
@@ -245,7 +246,7 @@ def embedding_tables(model) -> dict:
 
     Vocabularies come from the columns, or from the model's `FeaturePreprocessor` state (files, adapt).
     """
-    layers = list(model._flatten_layers(include_self=True, recursive=True))
+    layers = walk_layers(model)
     state: dict = {}
     for layer in layers:
         if isinstance(layer, FeaturePreprocessor):

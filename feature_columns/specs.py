@@ -73,6 +73,11 @@ def walk(columns) -> list:
     return seen
 
 
+def is_dense(column) -> bool:
+    """Whether a column gives dense values (numeric, distance, embedding, indicator), not categorical ids."""
+    return isinstance(column, DENSE_TYPES)
+
+
 def keeps_state(column) -> bool:
     """Whether `FeatureLayer.state` holds something for the column: adapted statistics, or a file's vocabulary."""
     if isinstance(column, VocabularyColumn) and isinstance(column.vocabulary, str):
@@ -151,7 +156,7 @@ def check_columns(columns) -> tuple:
     if not columns:
         raise ValueError("FeatureLayer: `columns` must hold at least one column. Received: [].")
     for column in columns:
-        if not isinstance(column, DENSE_TYPES):
+        if not is_dense(column):
             raise TypeError(
                 f"FeatureLayer: column {getattr(column, 'name', column)!r} is a {type(column).__name__}, which "
                 f"gives ids, not dense values. Wrap categorical columns in EmbeddingColumn or IndicatorColumn."

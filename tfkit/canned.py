@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from feature_columns.validation import is_count
+from feature_columns.integration import is_count
 from tfkit.estimator import Estimator
 from tfkit.heads import BinaryHead, MultiClassHead, RegressionHead
 from tfkit.models import linear_columns, wide_and_deep_optimizer

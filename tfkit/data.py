@@ -15,9 +15,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from feature_columns.inputs import to_feature_arrays
-from feature_columns.specs import RawFeature, raw_features
-from feature_columns.validation import is_count
+from feature_columns.integration import RawFeature, is_count, raw_features, to_feature_arrays
 
 
 def resolve_paths(paths_or_glob) -> list:

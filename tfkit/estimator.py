@@ -19,10 +19,15 @@ import pandas as pd
 import tensorflow as tf
 
 import feature_columns as fc
-from feature_columns.inputs import to_feature_arrays
-from feature_columns.specs import RawFeature, check_columns, preprocessed_spec
-from feature_columns.validation import is_count
-from feature_columns.vocabulary import padding_value
+from feature_columns.integration import (
+    RawFeature,
+    check_columns,
+    is_count,
+    padding_value,
+    preprocessed_spec,
+    to_feature_arrays,
+    walk_layers,
+)
 from tfkit import data as tfdata
 from tfkit import evaluation
 from tfkit import heads as tfheads
@@ -212,7 +217,7 @@ class Estimator:
         if self.jit_compile != "auto":
             return self.jit_compile
         fixed_widths = all(None not in shape for shape, _ in preprocessed_spec(features.columns).values())
-        layers = list(core._flatten_layers())
+        layers = walk_layers(core)
         # e.g. a head's label lookup (used in tf.data, never in the step) is a layer Keras will not compile.
         compilable = all(layer.supports_jit for layer in layers)
         # Random numbers are slow in XLA on the CPU: with dropout the taxi-fare model trained 5x slower compiled.

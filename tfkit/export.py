@@ -32,11 +32,16 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from feature_columns.inputs import to_feature_arrays, to_tensors
-from feature_columns.parsing import parse_example
-from feature_columns.pretrained import COLUMNS_FILE, columns_record
-from feature_columns.specs import RawFeature, raw_features
-from feature_columns.validation import is_count
+from feature_columns import parse_example
+from feature_columns.integration import (
+    COLUMNS_FILE,
+    RawFeature,
+    columns_record,
+    is_count,
+    raw_features,
+    to_feature_arrays,
+    to_tensors,
+)
 from tfkit.files import write_json
 from tfkit.models import find_head, split
 

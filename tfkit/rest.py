@@ -27,7 +27,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from feature_columns.vocabulary import padding_value
+from feature_columns.integration import padding_value
 
 # tf.Example stores three kinds of lists: `{raw feature dtype: (dtype of the list, its field, its proto)}`.
 _EXAMPLE_LISTS = {

@@ -49,7 +49,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from tensorflow.core.protobuf import saved_model_pb2
 
-from feature_columns.validation import is_count
+from feature_columns.integration import is_count
 from tfkit import export, rest
 
 logger = logging.getLogger("tfkit.serve")

@@ -17,9 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 import feature_columns as fc
-from feature_columns.inputs import to_feature_arrays, to_tensors
-from feature_columns.specs import id_slots, raw_features
-from feature_columns.vocabulary import padding_value
+from feature_columns.integration import id_slots, padding_value, raw_features, to_feature_arrays, to_tensors
 from tfkit.export import export_saved_model
 from tfkit.heads import PREDICTION_KEYS, BinaryHead, MultiClassHead, RegressionHead
 from tfkit.models import find_head, split

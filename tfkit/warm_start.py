@@ -23,10 +23,7 @@ import keras
 import tensorflow as tf
 
 import feature_columns as fc
-from feature_columns.encoding import embedding_tables
-from feature_columns.preprocessing import FeaturePreprocessor
-from feature_columns.pretrained import embedding_column_of, saved_model_keys
-from feature_columns.remap import remap_rows
+from feature_columns.integration import embedding_column_of, embedding_tables, remap_rows, saved_model_keys, walk_layers
 from tfkit import heads as tfheads
 from tfkit.export import latest_version, versions
 from tfkit.models import BUILDERS
@@ -145,8 +142,8 @@ def _targets(model: keras.Model) -> dict:
     """`{path: variable}` of the variables a warm start may set: all but the preprocessing's adapted state."""
     preprocessing = {
         id(variable)
-        for layer in model._flatten_layers(include_self=True, recursive=True)
-        if isinstance(layer, FeaturePreprocessor)
+        for layer in walk_layers(model)
+        if isinstance(layer, fc.FeaturePreprocessor)
         for variable in layer.weights
     }
     targets: dict = {}

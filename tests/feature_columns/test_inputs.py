@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from feature_columns.inputs import to_feature_arrays
-from feature_columns.specs import RawFeature
+from feature_columns.integration import RawFeature, to_feature_arrays
 
 TAGS = RawFeature("tags", "string", (None,))
 IDS = RawFeature("ids", "int64", (None,))

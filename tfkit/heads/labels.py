@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from feature_columns.validation import is_count
+from feature_columns.integration import is_count
 
 
 def check_vocabulary(where: str, label_vocabulary, num_classes: int | None, *, minimum: int = 2) -> tuple:

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from feature_columns.validation import is_count
+from feature_columns.integration import is_count
 from tfkit.heads import labels as L
 from tfkit.heads.base import CLASSIFIER_SERVING_KEYS, Head, class_predictions
 from tfkit.metrics import ClassPrecision, ClassRecall

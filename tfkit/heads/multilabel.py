@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from feature_columns.validation import is_number
+from feature_columns.integration import is_number
 from tfkit.heads import labels as L
 from tfkit.heads.base import Head, thresholded_metrics
 

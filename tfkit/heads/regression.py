@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from feature_columns.validation import is_count
+from feature_columns.integration import is_count
 from tfkit.heads.base import Head
 from tfkit.heads.labels import static_shape_error, to_tensor
 from tfkit.metrics import PredictionBias

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from feature_columns.validation import is_count, is_number
+from feature_columns.integration import is_count, is_number
 from tfkit.heads import labels as L
 from tfkit.heads.base import mean_loss
 from tfkit.heads.multiclass import MultiClassHead

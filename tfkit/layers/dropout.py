@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from feature_columns.validation import is_number
+from feature_columns.integration import is_number
 
 
 def check_rate(where: str, rate, argument: str = "rate") -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from feature_columns.validation import is_number
+from feature_columns.integration import is_number, walk_layers
 
 # (layer attribute naming the regularizer, attribute naming the variable it applies to)
 KERNELS = ("kernel_regularizer", "kernel")
@@ -42,7 +42,7 @@ def regularize(target, regularizer, *, embeddings: bool = False):
     kinds = (KERNELS, EMBEDDINGS) if embeddings else (KERNELS,)
     found = 0
     # Keras's own recursive walk over sublayers (nested models, layers inside custom layers such as heads).
-    for layer in target._flatten_layers(include_self=True, recursive=True):
+    for layer in walk_layers(target):
         for regularizer_attribute, variable_attribute in kinds:
             if not hasattr(layer, regularizer_attribute):
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from feature_columns.validation import is_count
+from feature_columns.integration import is_count
 from tfkit.layers.dropout import check_rate
 from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
 

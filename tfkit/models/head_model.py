@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import keras
 import tensorflow as tf
 
-from feature_columns.validation import is_number
+from feature_columns.integration import is_number
 from tfkit.heads import Head
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 import feature_columns as fc
-from feature_columns.specs import DENSE_TYPES
+from feature_columns.integration import is_dense
 from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
 
 WHERE = "tfkit.models.linear"
@@ -22,7 +22,7 @@ def linear_columns(columns) -> list:
     """
     return [
         column
-        if isinstance(column, DENSE_TYPES)
+        if is_dense(column)
         else fc.EmbeddingColumn(
             column, dimension=1, combiner="sum", initializer="zeros", name=f"{column.name}{LINEAR_SUFFIX}"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 import feature_columns as fc
-from feature_columns.specs import preprocessed_spec
+from feature_columns.integration import preprocessed_spec
 from tfkit.models.assembly import as_feature_layer, assemble, chain, check_sequential
 from tfkit.models.dnn import dnn_layers
 from tfkit.models.head_model import HeadModel
