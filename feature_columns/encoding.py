@@ -169,9 +169,27 @@ class FeatureEncoder(keras.layers.Layer):
                 )
             )
 
-    def call(self, preprocessed):
-        parts = [self._encode(column, preprocessed) for column in self.columns]
+    def call(self, preprocessed, columns=None):
+        """The dense forms of all the layer's columns, or of those named in `columns` (in the layer's order).
+
+        A model whose parts read different columns (wide and deep) calls its one encoder once per part, so that
+        every embedding table exists once.
+        """
+        parts = [self._encode(column, preprocessed) for column in self._selected(columns)]
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+
+    def _selected(self, columns) -> tuple:
+        if columns is None:
+            return self.columns
+        names = [column.name for column in self.columns]
+        wanted = [columns] if isinstance(columns, str) else list(columns)
+        unknown = [name for name in wanted if name not in names]
+        if not wanted or unknown:
+            raise ValueError(
+                f"FeatureEncoder: `columns` must name some of the layer's columns {names}. Received: "
+                f"columns={columns!r}. Unknown: {unknown}."
+            )
+        return tuple(column for column in self.columns if column.name in wanted)
 
     def _encode(self, column, preprocessed):
         slots = id_slots(column)
@@ -206,6 +224,11 @@ class FeatureEncoder(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         batch = next(iter(input_shape.values()))[0]
         return (batch, sum(column.output_dim for column in self.columns))
+
+    def compute_output_spec(self, preprocessed, columns=None):
+        batch = next(iter(preprocessed.values())).shape[0]
+        width = sum(column.output_dim for column in self._selected(columns))
+        return keras.KerasTensor((batch, width), dtype="float32")
 
     def get_config(self):
         config = super().get_config()

@@ -5,6 +5,7 @@ import pytest
 
 import tfkit
 from feature_columns import EmbeddingColumn, HashedColumn, NumericColumn
+from feature_columns.integration import embedding_tables
 from tfkit.heads import BinaryHead, MultiClassHead, RegressionHead, SampledSoftmaxHead
 from tfkit.models import (
     BUILDERS,
@@ -59,8 +60,13 @@ def test_wide_and_deep_logits_equal_linear_plus_dnn_logits_with_the_same_weights
     for model in (alone_linear, alone_dnn):
         _randomize(split(model)[1])
     _, core = split(combined)
-    core.body.get_layer("linear_body").set_weights(split(alone_linear)[1].body.get_weights())
-    core.body.get_layer("dnn_body").set_weights(split(alone_dnn)[1].body.get_weights())
+    # The combined model's one encoder holds both sides' tables; the hidden layers keep the DNN's names.
+    tables = {**embedding_tables(alone_linear), **embedding_tables(alone_dnn)}
+    for name, table in embedding_tables(combined).items():
+        table.variable.assign(tables[name].variable)
+    for layer in split(alone_dnn)[1].body.layers:
+        if layer.name.startswith("hidden_"):
+            core.body.get_layer(layer.name).set_weights(layer.get_weights())
     (linear_kernel, linear_bias), (dnn_kernel, dnn_bias) = (
         split(model)[1].head.projection.get_weights() for model in (alone_linear, alone_dnn)
     )

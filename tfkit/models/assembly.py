@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 
 from feature_columns import FeatureLayer, FeaturePreprocessor
+from feature_columns.integration import is_number
 from tfkit.models.head_model import HeadModel
 
 
@@ -29,15 +30,42 @@ def as_feature_layer(where: str, features) -> FeatureLayer:
     return features
 
 
-def check_sequential(where: str, sequential) -> bool:
-    """`sequential`, once it is known to be a bool (a builder's choice of form)."""
+def check_bool(where: str, argument: str, value) -> bool:
+    """`value`, once it is known to be True or False (never a truthy stand-in such as 1 or "yes")."""
+    if not isinstance(value, bool):
+        raise ValueError(
+            f"{where}: `{argument}` must be True or False. Received: {argument}={value!r} (of type "
+            f"{type(value).__name__})."
+        )
+    return value
+
+
+def check_activation(where: str, activation) -> None:
+    """Raises unless Keras knows `activation` (a name such as "relu", a callable, or None for linear)."""
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{where}: `activation` must be a Keras activation name (e.g. 'relu', 'tanh', 'gelu') or a callable. "
+            f"Received: activation={activation!r}."
+        ) from None
+
+
+def check_common(where: str, *, gradient_clip_norm=None, sequential=False, name="model") -> None:
+    """Checks the arguments every builder takes: `gradient_clip_norm`, `sequential` and `name`."""
+    if gradient_clip_norm is not None and (not is_number(gradient_clip_norm) or gradient_clip_norm <= 0):
+        raise ValueError(
+            f"{where}: `gradient_clip_norm` must be a positive number or None. "
+            f"Received: gradient_clip_norm={gradient_clip_norm!r}."
+        )
     if not isinstance(sequential, bool):
         raise ValueError(
             f"{where}: `sequential` must be True or False. Received: sequential={sequential!r} "
             f"(of type {type(sequential).__name__}). Pass True for a keras.Sequential model, False for a functional "
             "one."
         )
-    return sequential
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{where}: `name` must be a non-empty string. Received: name={name!r}.")
 
 
 def chain(inputs: dict, encoder, layers, *, sequential: bool = False, name: str) -> keras.Model:
@@ -65,9 +93,10 @@ def assemble(features: FeatureLayer, core: keras.Model, name: str, *, sequential
 
 
 def assemble_chain(
-    features: FeatureLayer, layers, head, *, sequential: bool, gradient_clip_norm, name: str
+    where: str, features: FeatureLayer, layers, head, *, sequential: bool, gradient_clip_norm, name: str
 ) -> keras.Model:
     """A chain builder's model, `head(layers(encoder(preprocessor(raw))))`, in the form `sequential` chooses."""
+    check_common(where, gradient_clip_norm=gradient_clip_norm, sequential=sequential, name=name)
     body = chain(features.preprocessed_inputs(), features.encoder, layers, sequential=sequential, name=f"{name}_body")
     core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
     return assemble(features, core, name, sequential=sequential)

@@ -6,8 +6,9 @@ import math
 
 import keras
 
+from feature_columns.integration import is_count
 from tfkit.layers.dropout import check_rate
-from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
+from tfkit.models.assembly import as_feature_layer, assemble_chain
 
 WHERE = "tfkit.models.cnn"
 
@@ -52,15 +53,15 @@ def cnn(
     >>> model({"pixels": np.zeros((2, 8, 8, 1), "float32")}).shape
     TensorShape([2, 3])
     """
+    shape, rates = check_cnn_args(
+        WHERE, image_shape, filters, kernel_size, pool_size, dropout, dense_units, dense_dropout
+    )
     features = as_feature_layer(WHERE, features)
-    shape = tuple(image_shape) if isinstance(image_shape, (list, tuple)) else ()
-    if len(shape) != 3 or math.prod(shape) != features.output_dim:
+    if math.prod(shape) != features.output_dim:
         raise ValueError(
             f"{WHERE}: `image_shape` must be (height, width, channels) holding the features' "
-            f"{features.output_dim} values. Received: image_shape={image_shape!r}."
+            f"{features.output_dim} values. Received: image_shape={image_shape!r} ({math.prod(shape)} values)."
         )
-    rates = [None if rate is None else check_rate(WHERE, rate, arg) for arg, rate in
-             (("dropout", dropout), ("dense_dropout", dense_dropout))]  # fmt: skip
     layers = [
         keras.layers.Reshape(shape, name="image"),
         keras.layers.Conv2D(filters, kernel_size, activation="relu", name="conv"),
@@ -71,6 +72,24 @@ def cnn(
         *([keras.layers.Dropout(rates[1], name="dense_dropout")] if rates[1] else []),
     ]
     return assemble_chain(
-        features, layers, head, sequential=check_sequential(WHERE, sequential), gradient_clip_norm=gradient_clip_norm,
-        name=name,
-    )  # fmt: skip
+        WHERE, features, layers, head, sequential=sequential, gradient_clip_norm=gradient_clip_norm, name=name
+    )
+
+
+def check_cnn_args(
+    where: str, image_shape, filters=32, kernel_size=3, pool_size=2, dropout=0.25, dense_units=128, dense_dropout=0.5
+) -> tuple:
+    """`(image shape, (dropout rate, dense dropout rate))` once the arguments are valid; needs no features."""
+    shape = tuple(image_shape) if isinstance(image_shape, (list, tuple)) else ()
+    if len(shape) != 3 or not all(is_count(size) for size in shape):
+        raise ValueError(
+            f"{where}: `image_shape` must be (height, width, channels), three positive integers. "
+            f"Received: image_shape={image_shape!r}."
+        )
+    for argument, value in (("filters", filters), ("kernel_size", kernel_size), ("pool_size", pool_size),
+                            ("dense_units", dense_units)):  # fmt: skip
+        if not is_count(value):
+            raise ValueError(f"{where}: `{argument}` must be a positive integer. Received: {argument}={value!r}.")
+    rates = tuple(None if rate is None else check_rate(where, rate, argument) for argument, rate in
+                  (("dropout", dropout), ("dense_dropout", dense_dropout)))  # fmt: skip
+    return shape, rates

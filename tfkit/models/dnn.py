@@ -6,25 +6,27 @@ import keras
 
 from feature_columns.integration import is_count
 from tfkit.layers.dropout import check_rate
-from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
+from tfkit.models.assembly import as_feature_layer, assemble_chain, check_activation, check_bool
 
 WHERE = "tfkit.models.dnn"
 
 
-def _check_hidden_units(hidden_units) -> tuple:
+def check_dnn_layers(where: str, hidden_units, *, activation="relu", dropout=None, batch_norm=False) -> tuple:
+    """`(units, dropout rate or None)` once the hidden layers' arguments are known to be valid; builds nothing."""
     units = tuple(hidden_units) if isinstance(hidden_units, (list, tuple)) else None
     if not units or not all(is_count(u) for u in units):
         raise ValueError(
-            f"{WHERE}: `hidden_units` must be a non-empty list of positive integers, e.g. [64, 32]. "
+            f"{where}: `hidden_units` must be a non-empty list of positive integers, e.g. [64, 32]. "
             f"Received: hidden_units={hidden_units!r}."
         )
-    return units
+    check_activation(where, activation)
+    check_bool(where, "batch_norm", batch_norm)
+    return units, None if dropout is None else check_rate(where, dropout, "dropout")
 
 
-def dnn_layers(hidden_units, *, activation="relu", dropout=None, batch_norm=False) -> list:
+def dnn_layers(hidden_units, *, activation="relu", dropout=None, batch_norm=False, where: str = WHERE) -> list:
     """The hidden layers, in order: each `Dense`, then its batch normalization and dropout if asked."""
-    units = _check_hidden_units(hidden_units)
-    rate = None if dropout is None else check_rate(WHERE, dropout, "dropout")
+    units, rate = check_dnn_layers(where, hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm)
     layers = []
     for i, width in enumerate(units):
         layers.append(keras.layers.Dense(width, activation=activation, name=f"hidden_{i}"))
@@ -76,6 +78,5 @@ def dnn(
     features = as_feature_layer(WHERE, features)
     layers = dnn_layers(hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm)
     return assemble_chain(
-        features, layers, head, sequential=check_sequential(WHERE, sequential), gradient_clip_norm=gradient_clip_norm,
-        name=name,
-    )  # fmt: skip
+        WHERE, features, layers, head, sequential=sequential, gradient_clip_norm=gradient_clip_norm, name=name
+    )

@@ -6,7 +6,7 @@ import keras
 
 import feature_columns as fc
 from feature_columns.integration import is_dense
-from tfkit.models.assembly import as_feature_layer, assemble_chain, check_sequential
+from tfkit.models.assembly import as_feature_layer, assemble_chain
 
 WHERE = "tfkit.models.linear"
 # Names the tables of a linear model's weights, which `wide_and_deep_optimizer` finds by it.
@@ -56,6 +56,5 @@ def linear(features, head, *, gradient_clip_norm=None, sequential=False, name="l
         features = linear_columns(features)
     features = as_feature_layer(WHERE, features)
     return assemble_chain(
-        features, [], head, sequential=check_sequential(WHERE, sequential), gradient_clip_norm=gradient_clip_norm,
-        name=name,
-    )  # fmt: skip
+        WHERE, features, [], head, sequential=sequential, gradient_clip_norm=gradient_clip_norm, name=name
+    )

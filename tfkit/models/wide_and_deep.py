@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import keras
 
-import feature_columns as fc
-from feature_columns.integration import preprocessed_spec
-from tfkit.models.assembly import as_feature_layer, assemble, chain, check_sequential
-from tfkit.models.dnn import dnn_layers
+from tfkit.models.assembly import as_feature_layer, assemble, check_common
+from tfkit.models.dnn import check_dnn_layers, dnn_layers
 from tfkit.models.head_model import HeadModel
 from tfkit.models.linear import LINEAR_SUFFIX
 
@@ -29,8 +27,9 @@ def wide_and_deep(
 ) -> keras.Model:
     """A wide (linear) and a deep (DNN) model over one feature layer, whose logits add up.
 
-    The body concatenates the linear body's outputs (see `tfkit.models.linear`) and the DNN's last hidden layer;
-    the head's projection over that concatenation is the linear model's logits plus the DNN's. Train the two
+    The body concatenates the linear columns' outputs (see `tfkit.models.linear`) and the DNN's last hidden layer;
+    the head's projection over that concatenation is the linear model's logits plus the DNN's. Both sides read
+    the feature layer's one encoder (each its own columns), so every embedding table exists once. Train the two
     sides with their own optimizers through `wide_and_deep_optimizer`.
 
     Args:
@@ -52,44 +51,47 @@ def wide_and_deep(
     >>> model({"x": np.array([1.0, 2.0]), "h": np.array(["a", "b"])}).shape
     TensorShape([2, 1])
     """
-    if check_sequential(WHERE, sequential):
-        raise ValueError(
-            f"{WHERE}: `sequential` must be False: a wide-and-deep model has two branches (the linear and the DNN "
-            "side) that meet in the head, and a keras.Sequential is a single chain of layers. Received: "
-            "sequential=True. Use the functional form (sequential=False), or `tfkit.models.dnn` or "
-            "`tfkit.models.linear` with sequential=True for one side alone."
-        )
+    check_wide_and_deep_args(WHERE, linear_features, hidden_units, activation=activation, dropout=dropout,
+                             batch_norm=batch_norm, sequential=sequential)  # fmt: skip
+    check_common(WHERE, gradient_clip_norm=gradient_clip_norm, name=name)
     features = as_feature_layer(WHERE, features)
     names = [column.name for column in features.columns]
-    wanted = [linear_features] if isinstance(linear_features, str) else list(linear_features or ())
-    unknown = [feature for feature in wanted if feature not in names]
-    if not wanted or unknown or len(wanted) == len(names):
+    wide = [linear_features] if isinstance(linear_features, str) else list(linear_features)
+    unknown = [feature for feature in wide if feature not in names]
+    if unknown or len(wide) == len(names):
         raise ValueError(
             f"{WHERE}: `linear_features` must name some, not all, of the columns {names}; the others feed the DNN. "
             f"Received: linear_features={linear_features!r}."
         )
-    wide = [column for column in features.columns if column.name in wanted]
-    deep = [column for column in features.columns if column.name not in wanted]
+    deep = [name for name in names if name not in wide]
+    # One encoder, called once per side: each side reads its own columns, and every table exists once.
     inputs = features.preprocessed_inputs()
-
-    def side(columns, side_name):
-        # Each side reads only its own preprocessed inputs and has its own encoder (its own variables).
-        side_inputs = {key: inputs[key] for key in preprocessed_spec(columns)}
-        return side_inputs, fc.FeatureEncoder(columns, features.state, name=f"{side_name}_encoder")
-
-    linear_inputs, linear_encoder = side(wide, "linear")
-    dnn_inputs, dnn_encoder = side(deep, "dnn")
-    linear_part = chain(linear_inputs, linear_encoder, [], name="linear_body")
-    dnn_part = chain(
-        dnn_inputs,
-        dnn_encoder,
-        dnn_layers(hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm),
-        name="dnn_body",
-    )
-    hidden = keras.layers.Concatenate(name="wide_and_deep")([linear_part(linear_inputs), dnn_part(dnn_inputs)])
+    hidden = features.encoder(inputs, columns=deep)
+    for layer in dnn_layers(hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm, where=WHERE):
+        hidden = layer(hidden)
+    linear_part = features.encoder(inputs, columns=wide)
+    hidden = keras.layers.Concatenate(name="wide_and_deep")([linear_part, hidden])
     body = keras.Model(inputs, hidden, name=f"{name}_body")
     core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
     return assemble(features, core, name=name)
+
+
+def check_wide_and_deep_args(where: str, linear_features, hidden_units=(64, 32, 16), *, sequential=False, **dnn_args):
+    """Raises unless the arguments can make a wide-and-deep model; needs no features (see `wide_and_deep`)."""
+    if sequential is not False:
+        raise ValueError(
+            f"{where}: `sequential` must be False: a wide-and-deep model has two branches (the linear and the DNN "
+            f"side) that meet in the head, and a keras.Sequential is a single chain of layers. Received: "
+            f"sequential={sequential!r}. Use the functional form (sequential=False), or `tfkit.models.dnn` or "
+            "`tfkit.models.linear` with sequential=True for one side alone."
+        )
+    wanted = [linear_features] if isinstance(linear_features, str) else linear_features
+    if not isinstance(wanted, (list, tuple)) or not wanted or not all(isinstance(name, str) for name in wanted):
+        raise ValueError(
+            f"{where}: `linear_features` must name some, not all, of the columns; the others feed the DNN. "
+            f"Received: linear_features={linear_features!r}."
+        )
+    check_dnn_layers(where, hidden_units, **dnn_args)
 
 
 def wide_and_deep_optimizer(
