@@ -2,6 +2,7 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -53,6 +54,19 @@ def test_get_builds_heads_from_names_and_configs():
     assert (type(head), head.num_classes, head.num_sampled) == (SampledSoftmaxHead, 100, 10)
     with pytest.raises(ValueError, match=r"`identifier` must be a head.*Received: identifier='softmax'"):
         get("softmax")
+
+
+@keras.saving.register_keras_serializable(package="test_heads")
+class _DoubledRegressionHead(RegressionHead):
+    """A user's own head, registered with Keras under its own package."""
+
+
+def test_get_finds_heads_through_keras_serialization_registry():
+    head = get({"class_name": "test_heads>_DoubledRegressionHead", "config": {"label_dimension": 2}})
+    assert type(head) is _DoubledRegressionHead and head.units == 2
+    # A registered Keras object that is not a head is refused, as an unknown name is.
+    with pytest.raises(ValueError, match=r"`identifier` must be a head"):
+        get({"class_name": "tfkit>LazyAdam", "config": {}})
 
 
 def _head_with_identity_projection(**kwargs):
