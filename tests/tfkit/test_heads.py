@@ -164,6 +164,7 @@ def test_labels_of_the_wrong_width_are_refused():
         ({"label_dimension": 0}, "label_dimension"),
         ({"loss": "l3"}, "`loss`"),
         ({"weight_column": ""}, "`weight_column` must be a feature name"),
+        ({"regularizer": "l3"}, r"RegressionHead: `regularizer` must be a Keras regularizer.*regularizer='l3'"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -169,6 +169,7 @@ def test_jit_compile_is_refused_for_sampled_heads():
         ),
         ({"num_classes": 10, "num_sampled": 2, "soft_labels": True}, r"`soft_labels` must be False"),
         ({"label_vocabulary": ["a", "b", "a"], "num_sampled": 1}, r"`label_vocabulary` must not repeat a label"),
+        ({"num_classes": 10, "num_sampled": 2, "seed": "s"}, r"`seed` must be a non-negative integer.*seed='s'"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):

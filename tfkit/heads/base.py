@@ -68,9 +68,17 @@ class Head(keras.layers.Layer):
                 f"{type(self).__name__}: `weight_column` must be a feature name or None. "
                 f"Received: weight_column={weight_column!r}."
             )
+        try:
+            regularizer = keras.regularizers.get(regularizer)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{type(self).__name__}: `regularizer` must be a Keras regularizer, its name ('l1', 'l2', 'l1_l2') or "
+                f"config, or None. Received: regularizer={regularizer!r}. For a strength, pass e.g. "
+                "keras.regularizers.L2(0.01)."
+            ) from None
         self.units = units
         self.weight_column = weight_column
-        self.projection = self.make_projection(units, keras.regularizers.get(regularizer))
+        self.projection = self.make_projection(units, regularizer)
 
     @property
     def label_dtype(self) -> str:

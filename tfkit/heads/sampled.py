@@ -155,6 +155,8 @@ class SampledHead(MultiClassHead):
                 f"{where}: `remove_accidental_hits` must be True or False. "
                 f"Received: remove_accidental_hits={remove_accidental_hits!r}."
             )
+        if seed is not None and not is_count(seed, minimum=0):
+            raise ValueError(f"{where}: `seed` must be a non-negative integer or None. Received: seed={seed!r}.")
         self.num_sampled = num_sampled
         self.sampler = sampler
         self.unigram_counts = unigram_counts
