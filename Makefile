@@ -7,10 +7,11 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test lint doctest bench bench-env clean
 
-$(STAMP): setup.cfg pyproject.toml
+# The exact versions come from constraints.txt; setup.cfg holds the library's compatible ranges.
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[cpu,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cpu,dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)
