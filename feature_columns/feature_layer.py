@@ -5,12 +5,12 @@ from __future__ import annotations
 import keras
 import pandas as pd
 
-from feature_columns import columns as fc
 from feature_columns.adapt import ADAPT_BATCH_SIZE, compute_state
+from feature_columns.base import from_config, serialize
 from feature_columns.encoding import FeatureEncoder
 from feature_columns.inputs import to_feature_arrays, to_tensors
 from feature_columns.preprocessing import FeaturePreprocessor, resolve_state
-from feature_columns.specs import check_columns, keeps_state, preprocessed_spec, raw_features, walk
+from feature_columns.specs import check_columns, preprocessed_spec, raw_features, walk
 
 
 @keras.saving.register_keras_serializable(package="feature_columns")
@@ -49,7 +49,7 @@ class FeatureLayer(keras.layers.Layer):
         self.state = resolve_state(self.columns, state)
         self.encoder = FeatureEncoder(self.columns, self.state, read_pretrained=read_pretrained, name="encoder")
         self._preprocessor = None
-        if all(column.name in self.state for column in walk(self.columns) if keeps_state(column)):
+        if all(column.name in self.state for column in walk(self.columns) if column.keeps_state):
             self._preprocessor = FeaturePreprocessor(self.columns, self.state, name="preprocessor")
 
     @property
@@ -128,11 +128,11 @@ class FeatureLayer(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         # The saved weights hold the pretrained tables: a reloaded layer never reads the sources again.
-        config.update(columns=[fc.serialize(c) for c in self.columns], state=self.state, read_pretrained=False)
+        config.update(columns=[serialize(c) for c in self.columns], state=self.state, read_pretrained=False)
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["columns"] = [fc.from_config(c) for c in config["columns"]]
+        config["columns"] = [from_config(c) for c in config["columns"]]
         return cls(**config)

@@ -31,9 +31,15 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from feature_columns import columns as fc
 from feature_columns import parsing
+from feature_columns.categorical import HashedColumn, IdentityColumn, VocabularyColumn
+from feature_columns.crossed import CrossedColumn
+from feature_columns.embedding import EmbeddingColumn, SharedEmbeddingColumns
+from feature_columns.indicator import IndicatorColumn
+from feature_columns.numeric import NUMERIC_DTYPES, BucketizedColumn, NumericColumn
 from feature_columns.pretrained import PretrainedCheckpoint
+from feature_columns.validation import as_tuple
+from feature_columns.weighted import WeightedCategoricalColumn
 
 
 def _dtype(where: str, dtype) -> str:
@@ -41,7 +47,7 @@ def _dtype(where: str, dtype) -> str:
         name = tf.as_dtype(dtype).name
     except TypeError:
         name = None
-    if name not in (*fc.NUMERIC_DTYPES, "string"):
+    if name not in (*NUMERIC_DTYPES, "string"):
         raise TypeError(
             f"{where}: `dtype` must be tf.string, tf.int32, tf.int64, tf.float32 or tf.float64. "
             f"Received: dtype={dtype!r}."
@@ -84,12 +90,12 @@ def numeric_column(key, shape=(1,), default_value=None, dtype=tf.float32, normal
                 f"{where}: `default_value` must be one number for every position. Received: {default_value!r}."
             )
         default_value = values.pop()
-    return fc.NumericColumn(key, shape=shape, dtype=_dtype(where, dtype), default_value=default_value)
+    return NumericColumn(key, shape=shape, dtype=_dtype(where, dtype), default_value=default_value)
 
 
 def bucketized_column(source_column, boundaries):
     """`tf.feature_column.bucketized_column`: same ids (bucket `i` holds `boundaries[i-1] <= x < boundaries[i]`)."""
-    return fc.BucketizedColumn(source_column, bin_boundaries=boundaries)
+    return BucketizedColumn(source_column, bin_boundaries=boundaries)
 
 
 def _vocabulary_oov(where: str, default_value, num_oov_buckets) -> int:
@@ -120,7 +126,7 @@ def categorical_column_with_vocabulary_list(
     values = list(vocabulary_list) if hasattr(vocabulary_list, "__iter__") else vocabulary_list
     if dtype is None:
         dtype = tf.string if values and isinstance(values[0], (str, bytes)) else tf.int64
-    return fc.VocabularyColumn(
+    return VocabularyColumn(
         key,
         vocabulary=values,
         num_oov_indices=_vocabulary_oov(where, default_value, num_oov_buckets),
@@ -144,7 +150,7 @@ def categorical_column_with_vocabulary_file(
     Ids map as in `categorical_column_with_vocabulary_list`, with V the number of vocabulary lines used.
     """
     where = f"categorical_column_with_vocabulary_file({key!r})"
-    return fc.VocabularyColumn(
+    return VocabularyColumn(
         key,
         vocabulary=vocabulary_file,
         vocabulary_size=vocabulary_size,
@@ -157,14 +163,14 @@ def categorical_column_with_vocabulary_file(
 def categorical_column_with_identity(key, num_buckets, default_value=None, *, multivalent=False):
     """`tf.feature_column.categorical_column_with_identity`: same ids; out-of-range ids go to `default_value`,
     or are an error without one (tf failed at run time; here a `ValueError` names the feature)."""
-    return fc.IdentityColumn(key, num_buckets=num_buckets, default_value=default_value, multivalent=multivalent)
+    return IdentityColumn(key, num_buckets=num_buckets, default_value=default_value, multivalent=multivalent)
 
 
 def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype=tf.string, *, multivalent=False):
     """`tf.feature_column.categorical_column_with_hash_bucket`: same ids (FarmHash64 of the value, or of the
     integer's decimal string, modulo `hash_bucket_size`)."""
     where = f"categorical_column_with_hash_bucket({key!r})"
-    return fc.HashedColumn(key, num_bins=hash_bucket_size, dtype=_dtype(where, dtype), multivalent=multivalent)
+    return HashedColumn(key, num_bins=hash_bucket_size, dtype=_dtype(where, dtype), multivalent=multivalent)
 
 
 def crossed_column(keys, hash_bucket_size, hash_key=None):
@@ -179,15 +185,15 @@ def crossed_column(keys, hash_bucket_size, hash_key=None):
     _unsupported(
         "crossed_column", "hash_key", hash_key, "The default key gives tf.feature_column's ids; omit `hash_key`."
     )
-    leaves = fc.CrossedColumn(keys, num_bins=hash_bucket_size).keys
+    leaves = CrossedColumn(keys, num_bins=hash_bucket_size).keys
     ordered = [k for k in leaves if not isinstance(k, str)] + [k for k in leaves if isinstance(k, str)]
     name = "_X_".join(sorted(k if isinstance(k, str) else k.name for k in leaves))  # tf's name sorts
-    return fc.CrossedColumn(ordered, num_bins=hash_bucket_size, name=name)
+    return CrossedColumn(ordered, num_bins=hash_bucket_size, name=name)
 
 
 def indicator_column(categorical_column):
     """`tf.feature_column.indicator_column`: the same one-hot (multi-hot, counting repeats) vector."""
-    return fc.IndicatorColumn(categorical_column)
+    return IndicatorColumn(categorical_column)
 
 
 def embedding_column(
@@ -216,7 +222,7 @@ def embedding_column(
     instead (its unknown values then get a fresh row, not vocabulary[d]'s).
     """
     where = f"embedding_column({getattr(categorical_column, 'name', categorical_column)!r})"
-    return fc.EmbeddingColumn(
+    return EmbeddingColumn(
         categorical_column,
         dimension=dimension,
         combiner=combiner,
@@ -239,7 +245,7 @@ def _checkpoint(where: str, categorical_column, ckpt_to_load_from, tensor_name_i
             f"tensor_name_in_ckpt={tensor_name_in_ckpt!r}."
         )
     ids = getattr(categorical_column, "categorical_column", categorical_column)  # a weighted column's
-    layout = {"oov_position": "last"} if isinstance(ids, fc.VocabularyColumn) else {}
+    layout = {"oov_position": "last"} if isinstance(ids, VocabularyColumn) else {}
     return PretrainedCheckpoint(str(ckpt_to_load_from), tensor_name_in_ckpt, **layout)
 
 
@@ -274,8 +280,8 @@ def shared_embeddings(
     ('shown_shared_embedding', 8, True)
     """
     where = "shared_embeddings"
-    columns = fc._as_tuple(where, "categorical_columns", categorical_columns)
-    shared = fc.SharedEmbeddingColumns(
+    columns = as_tuple(where, "categorical_columns", categorical_columns)
+    shared = SharedEmbeddingColumns(
         columns,
         dimension=dimension,
         combiner=combiner,
@@ -291,7 +297,7 @@ def shared_embeddings(
 def weighted_categorical_column(categorical_column, weight_feature_key, dtype=tf.float32):
     """`tf.feature_column.weighted_categorical_column`: same ids, each with the weight at the same position."""
     where = f"weighted_categorical_column({getattr(categorical_column, 'name', categorical_column)!r})"
-    return fc.WeightedCategoricalColumn(categorical_column, weight_feature_key, dtype=_dtype(where, dtype))
+    return WeightedCategoricalColumn(categorical_column, weight_feature_key, dtype=_dtype(where, dtype))
 
 
 def make_parse_example_spec(feature_columns):

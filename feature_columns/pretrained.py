@@ -21,7 +21,7 @@ column's ids exactly.
   word2vec file (`.bin`, as the original C tool writes it).
 
 >>> import numpy as np, os, tempfile
->>> from feature_columns import EmbeddingColumn, FeatureLayer, VocabularyColumn
+>>> from feature_columns import EmbeddingColumn, FeatureLayer, PretrainedMatrix, VocabularyColumn
 >>> path = os.path.join(tempfile.mkdtemp(), "vectors.txt")
 >>> with open(path, "w") as file:
 ...     _ = file.write("sun 1.0 2.0\\nmon 3.0 4.0\\n")
@@ -34,7 +34,6 @@ column's ids exactly.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import re
@@ -42,7 +41,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from feature_columns.columns import PretrainedSource, _column, _freeze, from_config, serialize
+from feature_columns.base import PretrainedSource, column_spec, from_config, serialize
 from feature_columns.encoding import embedding_tables
 from feature_columns.feature_layer import FeatureLayer
 from feature_columns.remap import (
@@ -56,11 +55,10 @@ from feature_columns.remap import (
     token_keys,
     vocabulary,
 )
-from feature_columns.validation import is_count
+from feature_columns.validation import freeze, is_count
 from feature_columns.vocabulary import check_vocabulary, read_vocabulary_file
 
 OOV_POSITIONS = ("first", "last")
-MATRIX_FORMATS = ("npy", "text", "word2vec_binary")
 # Where a tfkit SavedModel records its columns and their adapted state (TF Serving's place for extra files).
 COLUMNS_FILE = os.path.join("assets.extra", "feature_columns.json")
 # The files of a TF checkpoint `<prefix>`: `<prefix>.index`, `<prefix>.data-00000-of-00001`, and for TF1 `.meta`.
@@ -74,7 +72,7 @@ _VARIABLE_VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"  # how TF2 object checkpoints na
 
 
 @dataclasses.dataclass(frozen=True)
-class _Rows:
+class Rows:
     """What a source holds: its table, what each row means (None: the target's ids), rows skipped unread."""
 
     matrix: np.ndarray
@@ -82,7 +80,7 @@ class _Rows:
     unused: int = 0
 
 
-def _check_string(where: str, arg: str, value) -> None:
+def check_string(where: str, arg: str, value) -> None:
     if not isinstance(value, str) or not value:
         raise TypeError(
             f"{where}: `{arg}` must be a non-empty string. Received: {arg}={value!r} (of type {type(value).__name__})."
@@ -97,12 +95,12 @@ class _Reference(PretrainedSource):
         """How messages name the source."""
         return f"{type(self).__name__}({self.path!r})"
 
-    def read(self, where: str, categorical, state: dict) -> _Rows:
+    def read(self, where: str, categorical, state: dict) -> Rows:
         raise NotImplementedError
 
     def load(self, column, state: dict, initial) -> np.ndarray:
         where = f"EmbeddingColumn({column.name!r})"
-        categorical = column.categorical_column
+        categorical = column.rows_column
         rows = self.read(where, categorical, state)
         initial = np.asarray(initial)
         check_dimension(where, self.label, rows.matrix, initial.shape[1])
@@ -127,7 +125,7 @@ class _Reference(PretrainedSource):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class _RowLayout(_Reference):
+class RowLayout(_Reference):
     """The fields that say what the rows of a table without recorded tokens mean (see `PretrainedCheckpoint`)."""
 
     vocabulary: tuple | str | None = None
@@ -152,7 +150,7 @@ class _RowLayout(_Reference):
                 f"Received: oov_position={self.oov_position!r}. tf.feature_column put its OOV rows last; Keras "
                 "lookup layers put them first."
             )
-        _freeze(self, vocabulary=vocabulary)
+        freeze(self, vocabulary=vocabulary)
 
     def _layout_keys(self, where: str, categorical, state: dict) -> list | None:
         if self.vocabulary is None and self.num_oov_indices is None and self.oov_position == "first":
@@ -174,8 +172,8 @@ class _RowLayout(_Reference):
         return oov_rows(count) + keys if self.oov_position == "first" else keys + oov_rows(count)
 
 
-@_column
-class PretrainedCheckpoint(_RowLayout):
+@column_spec
+class PretrainedCheckpoint(RowLayout):
     """A table saved in a TensorFlow checkpoint.
 
     Args:
@@ -199,15 +197,15 @@ class PretrainedCheckpoint(_RowLayout):
 
     def __post_init__(self):
         where = "PretrainedCheckpoint"
-        _check_string(where, "path", self.path)
-        _check_string(where, "tensor_name", self.tensor_name)
+        check_string(where, "path", self.path)
+        check_string(where, "tensor_name", self.tensor_name)
         self._check_layout(where)
 
     @property
     def label(self) -> str:
         return f"PretrainedCheckpoint({self.path!r}, tensor_name={self.tensor_name!r})"
 
-    def read(self, where: str, categorical, state: dict) -> _Rows:
+    def read(self, where: str, categorical, state: dict) -> Rows:
         prefix = self._prefix(where)
         reader = tf.train.load_checkpoint(prefix)
         shapes = reader.get_variable_to_shape_map()
@@ -219,7 +217,7 @@ class PretrainedCheckpoint(_RowLayout):
                 f"Received: tensor_name={self.tensor_name!r}. Its 2-D tensors: {tables[:20]}. "
                 "`tf.train.list_variables(path)` lists every name."
             )
-        return _Rows(reader.get_tensor(name), self._layout_keys(where, categorical, state))
+        return Rows(reader.get_tensor(name), self._layout_keys(where, categorical, state))
 
     def _prefix(self, where: str) -> str:
         """The one checkpoint `path` names."""
@@ -279,7 +277,7 @@ def _checkpoints(files) -> list:
     return sorted(prefixes)
 
 
-@_column
+@column_spec
 class PretrainedModel(_Reference):
     """The table of an embedding column in a saved model.
 
@@ -299,14 +297,14 @@ class PretrainedModel(_Reference):
 
     def __post_init__(self):
         where = "PretrainedModel"
-        _check_string(where, "path", self.path)
-        _check_string(where, "column", self.column)
+        check_string(where, "path", self.path)
+        check_string(where, "column", self.column)
 
     @property
     def label(self) -> str:
         return f"PretrainedModel({self.path!r}, column={self.column!r})"
 
-    def read(self, where: str, categorical, state: dict) -> _Rows:
+    def read(self, where: str, categorical, state: dict) -> Rows:
         if self.path.endswith(".keras") and tf.io.gfile.exists(self.path):
             tables = embedding_tables(self._keras_model(where))
             if self.column not in tables:
@@ -315,10 +313,10 @@ class PretrainedModel(_Reference):
                     f"Received: column={self.column!r}. The model's embedding columns: {sorted(tables)}."
                 )
             table = tables[self.column]
-            return _Rows(np.asarray(table.variable), table.keys)
+            return Rows(np.asarray(table.variable), table.keys)
         if tf.io.gfile.exists(os.path.join(self.path, "saved_model.pb")):
             keys = saved_model_keys(self.path)
-            return _Rows(self._saved_model_table(where), None if keys is None else keys.get(self.column))
+            return Rows(self._saved_model_table(where), None if keys is None else keys.get(self.column))
         raise ValueError(
             f"{where}: `path` of {self.label} must be an existing `.keras` file or SavedModel folder (holding "
             f"saved_model.pb). Received: path={self.path!r}. For an export base folder, give its version folder."
@@ -380,172 +378,3 @@ def embedding_column_of(variable_name: str) -> str | None:
     if not variable_name.endswith("/embeddings"):
         return None
     return variable_name.removesuffix("/embeddings").rsplit("/", 1)[-1]
-
-
-@_column
-class PretrainedMatrix(_RowLayout):
-    """A table in a file: a NumPy `.npy` matrix, word2vec/GloVe text, or binary word2vec.
-
-    Text files hold one token and its floats per line, separated by spaces (word2vec's first line may give
-    the counts, `<tokens> <dimension>`). Binary word2vec files (the original C tool's `.bin`) start with the
-    line `<tokens> <dimension>`, then hold per token its UTF-8 bytes, a space and `dimension` little-endian
-    float32 values, each optionally followed by a newline. The rows of both are matched to the column's
-    vocabulary by token, and only the rows it uses are kept. A `.npy` matrix's rows follow the column's ids, or
-    the `vocabulary` given.
-
-    Args:
-        path: a `.npy` file, a binary word2vec file, or a text file.
-        format: one of `MATRIX_FORMATS`: `"npy"`, `"text"` or `"word2vec_binary"`. None: by the extension,
-            `.npy` for NumPy, `.bin` for binary word2vec, text otherwise.
-        vocabulary, num_oov_indices, oov_position: for `.npy` only: what its rows mean, as for
-            `PretrainedCheckpoint`.
-
-    Example:
-
-    >>> import numpy as np, os, tempfile
-    >>> from feature_columns import EmbeddingColumn, FeatureLayer, VocabularyColumn
-    >>> path = os.path.join(tempfile.mkdtemp(), "vectors.bin")  # binary word2vec: 1 token of 2 values
-    >>> with open(path, "wb") as file:
-    ...     _ = file.write(b"1 2\\n" + b"sun " + np.array([1.0, 2.0], "<f4").tobytes() + b"\\n")
-    >>> days = VocabularyColumn("day", ["mon", "sun"])
-    >>> layer = FeatureLayer([EmbeddingColumn(days, dimension=2, pretrained=PretrainedMatrix(path))])
-    >>> layer({"day": np.array(["sun"])}).numpy().tolist()
-    [[1.0, 2.0]]
-    """
-
-    path: str
-    format: str | None = None
-
-    def __post_init__(self):
-        where = "PretrainedMatrix"
-        _check_string(where, "path", self.path)
-        if self.format is not None and self.format not in MATRIX_FORMATS:
-            raise ValueError(
-                f"{where}: `format` must be one of {MATRIX_FORMATS} or None. Received: format={self.format!r}. "
-                "None picks it by the extension: .npy, .bin (binary word2vec), else text."
-            )
-        self._check_layout(where)
-        if self.file_format != "npy" and (
-            self.vocabulary is not None or self.num_oov_indices is not None or self.oov_position != "first"
-        ):
-            raise ValueError(
-                f"{where}: `vocabulary`, `num_oov_indices` and `oov_position` apply to `.npy` files; a word2vec or "
-                f"GloVe file names the token of each row itself. Received: path={self.path!r}. Leave them unset."
-            )
-
-    @property
-    def file_format(self) -> str:
-        """`format`, or the one the extension of `path` implies."""
-        if self.format is not None:
-            return self.format
-        if self.path.endswith(".npy"):
-            return "npy"
-        return "word2vec_binary" if self.path.endswith(".bin") else "text"
-
-    def read(self, where: str, categorical, state: dict) -> _Rows:
-        if not tf.io.gfile.exists(self.path):
-            raise ValueError(f"{where}: `path` of {self.label} must be an existing file. Received: path={self.path!r}.")
-        if self.file_format == "npy":
-            with tf.io.gfile.GFile(self.path, "rb") as file:
-                matrix = np.load(io.BytesIO(file.read()), allow_pickle=False)
-            return _Rows(matrix, self._layout_keys(where, categorical, state))
-        if not has_vocabulary(categorical):
-            raise ValueError(
-                f"{where}: the {self.file_format} file of {self.label} names its rows by token, but "
-                f"{categorical.name!r} is a {type(categorical).__name__} without a vocabulary. Use a "
-                "VocabularyColumn or TextColumn."
-            )
-        wanted = set(token_keys(vocabulary(categorical, state)))
-        if self.file_format == "text":
-            return self._read_text(where, wanted)
-        return self._read_binary(where, wanted)
-
-    def _read_text(self, where: str, wanted: set) -> _Rows:
-        with tf.io.gfile.GFile(self.path, "r") as file:
-            lines = file.read().splitlines()
-        first = lines[0].split() if lines else []
-        header = len(first) == 2 and all(part.isdigit() for part in first)  # word2vec: "<tokens> <dimension>"
-        dimension = int(first[1]) if header else len(first) - 1
-        if dimension < 1:
-            raise ValueError(
-                f"{where}: {self.label} must be a word2vec or GloVe text file, a token and its floats per line. "
-                f"Received: a first line of {len(first)} field(s). Check the path, or give `format` "
-                '(`"word2vec_binary"` for a binary word2vec file).'
-            )
-        tokens, vectors, unused = [], [], 0
-        for number, line in enumerate(lines[1:] if header else lines, start=2 if header else 1):
-            if not line.strip():
-                continue
-            # Split the floats off the right: a token (in GloVe's web crawls) may hold spaces.
-            parts = line.rstrip().rsplit(maxsplit=dimension)
-            if len(parts) != dimension + 1:
-                raise ValueError(
-                    f"{where}: each line of {self.label} must hold a token and {dimension} floats. Received: line "
-                    f"{number} holds {len(parts)} fields. Fix the file."
-                )
-            if parts[0] not in wanted:
-                unused += 1
-                continue
-            try:
-                vectors.append(np.array(parts[1:], dtype=np.float32))
-            except ValueError:
-                raise ValueError(
-                    f"{where}: line {number} of {self.label} must hold {dimension} floats after its token. "
-                    f"Received: {line[:80]!r}. Fix the file."
-                ) from None
-            tokens.append(parts[0])
-        return self._token_rows(where, tokens, vectors, dimension, unused)
-
-    def _read_binary(self, where: str, wanted: set) -> _Rows:
-        with tf.io.gfile.GFile(self.path, "rb") as file:
-            data = file.read()
-        end = data.find(b"\n")
-        header = data[:end].split() if end >= 0 else []
-        if len(header) != 2 or not all(part.isdigit() for part in header) or int(header[1]) < 1:
-            raise ValueError(
-                f"{where}: {self.label} must be a binary word2vec file, starting with the line "
-                f"'<tokens> <dimension>'. Received: a file starting {data[:40]!r}. Check the path, or give "
-                '`format="text"` for a word2vec or GloVe text file.'
-            )
-        count, dimension = int(header[0]), int(header[1])
-        width = 4 * dimension  # bytes of one vector of float32 values
-        position = end + 1
-        tokens, vectors, unused = [], [], 0
-        for index in range(count):
-            while data[position : position + 1] == b"\n":  # the newline the C tool writes after each vector
-                position += 1
-            space = data.find(b" ", position)
-            if space < 0 or space + 1 + width > len(data):
-                raise ValueError(
-                    f"{where}: {self.label} must hold the {count} tokens, each with {dimension} float32 values, "
-                    f"that its header announces. Received: a file that ends after {index} of them. The file is "
-                    "truncated or its header is wrong: write the file again."
-                )
-            try:
-                token = data[position:space].decode("utf-8")
-            except UnicodeDecodeError:
-                raise ValueError(
-                    f"{where}: token {index + 1} of {self.label} must be UTF-8 text. Received: "
-                    f"{data[position:space][:40]!r}. The header's dimension ({dimension}) is wrong or the file is "
-                    "corrupt: write the file again."
-                ) from None
-            if token in wanted:
-                tokens.append(token)
-                vectors.append(np.frombuffer(data, "<f4", dimension, space + 1))
-            else:
-                unused += 1
-            position = space + 1 + width
-        if data[position:].strip(b"\n"):
-            raise ValueError(
-                f"{where}: {self.label} must hold the {count} tokens, each with {dimension} float32 values, that "
-                f"its header announces. Received: {len(data) - position} more bytes after them. Its header is "
-                "wrong: write the file again."
-            )
-        return self._token_rows(where, tokens, vectors, dimension, unused)
-
-    def _token_rows(self, where: str, tokens: list, vectors: list, dimension: int, unused: int) -> _Rows:
-        if tokens:
-            check_vocabulary(f"{where} ({self.label})", tokens, "string")  # a repeated token would be ambiguous
-        # Native float32: binary word2vec values are little-endian whatever the machine.
-        matrix = np.stack(vectors).astype(np.float32, copy=False) if vectors else np.zeros((0, dimension), np.float32)
-        return _Rows(matrix, tokens, unused)

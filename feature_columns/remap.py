@@ -6,6 +6,7 @@ names, so a table survives a re-ordered vocabulary, missing or new tokens, or `t
 buckets after the vocabulary). Target rows the source lacks keep their freshly initialised values.
 
 >>> import numpy as np
+>>> from feature_columns import VocabularyColumn
 >>> target = row_keys(VocabularyColumn("day", ["mon", "tue", "sun"]), {})
 >>> target
 [OovBucket(index=0, count=1), 'mon', 'tue', 'sun']
@@ -20,8 +21,6 @@ import dataclasses
 import logging
 
 import numpy as np
-
-from feature_columns.columns import TextColumn, VocabularyColumn, WeightedCategoricalColumn
 
 logger = logging.getLogger(__name__)
 
@@ -40,31 +39,26 @@ def oov_rows(count: int) -> list:
     return [OovBucket(j, count) for j in range(count)]
 
 
-def _unwrap(column):
-    return column.categorical_column if isinstance(column, WeightedCategoricalColumn) else column
-
-
 def has_vocabulary(column) -> bool:
-    """Whether the column's ids are vocabulary positions, so its rows can be matched by token."""
-    return isinstance(_unwrap(column), (VocabularyColumn, TextColumn))
+    """Whether the categorical column's ids are vocabulary positions, so its rows can be matched by token."""
+    return column.ids_column.has_vocabulary
 
 
 def vocabulary_ready(column, state: dict) -> bool:
     """Whether `row_keys` can name the column's rows: it has no vocabulary, or its vocabulary is known."""
-    column = _unwrap(column)
-    return not has_vocabulary(column) or isinstance(column.vocabulary, tuple) or column.name in state
+    column = column.ids_column
+    return not column.has_vocabulary or isinstance(column.vocabulary, tuple) or column.name in state
 
 
 def vocabulary(column, state: dict) -> tuple:
-    """The tokens of a vocabulary or text column: its own list, or the one `state` holds (file or adapted)."""
-    column = _unwrap(column)
+    """The tokens of a column with a vocabulary: its own list, or the one `state` holds (file or adapted)."""
+    column = column.ids_column
     return column.vocabulary if isinstance(column.vocabulary, tuple) else tuple(state[column.name]["vocabulary"])
 
 
 def num_oov(column) -> int:
-    """How many OOV ids come first in a vocabulary or text column's ids."""
-    column = _unwrap(column)
-    return column.num_oov_indices if isinstance(column, VocabularyColumn) else 1
+    """How many OOV ids come first in the ids of a column with a vocabulary."""
+    return column.ids_column.num_oov_ids
 
 
 def token_keys(tokens) -> list:
@@ -80,20 +74,13 @@ def row_keys(column, state: dict) -> list | None:
     if not has_vocabulary(column):
         return None
     keys = oov_rows(num_oov(column)) + token_keys(vocabulary(column, state))
-    return keys + [None] * (_unwrap(column).num_buckets - len(keys))
+    return keys + [None] * (column.ids_column.num_buckets - len(keys))
 
 
 def explain_rows(column) -> str:
     """How a categorical column's `num_buckets` rows are counted, for shape errors."""
-    column = _unwrap(column)
-    if isinstance(column, VocabularyColumn):
-        values = column.num_buckets - num_oov(column)
-        tokens = f"up to {values} learned" if column.vocabulary is None else f"{values}"
-        rows = f"{num_oov(column)} OOV row(s) first (num_oov_indices), then {tokens} vocabulary rows"
-    elif isinstance(column, TextColumn):
-        rows = "1 OOV row first, then one row per vocabulary token"
-    else:
-        rows = "one row per id"
+    column = column.ids_column
+    rows = column.rows_description
     return (
         f"{column.name!r} has num_buckets={column.num_buckets} rows: {rows}. There is no mask row: padding and "
         "missing values get no id. (tf.feature_column put its OOV rows after the vocabulary.)"

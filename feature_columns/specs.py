@@ -1,27 +1,13 @@
-"""Walks column trees: the raw features they read, the leaf columns that hold state, what preprocessing gives."""
+"""Walks column trees: the raw features they read, the leaf columns that hold state, what preprocessing gives.
+
+Everything here asks the columns (their methods in `feature_columns.base`), never their types.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from feature_columns.columns import (
-    DENSE_TYPES,
-    BucketizedColumn,
-    CrossedColumn,
-    DistanceColumn,
-    EmbeddingColumn,
-    HashedColumn,
-    IdentityColumn,
-    IndicatorColumn,
-    NumericColumn,
-    SharedEmbeddingColumn,
-    SharedEmbeddingColumns,
-    TextColumn,
-    VocabularyColumn,
-    WeightedCategoricalColumn,
-)
-
-STATEFUL_TYPES = (NumericColumn, DistanceColumn, BucketizedColumn, VocabularyColumn, TextColumn)
+from feature_columns.base import DenseColumn
 
 
 @dataclass(frozen=True)
@@ -45,25 +31,12 @@ class RawFeature:
     num_buckets: int | None = None
 
 
-def children(column) -> tuple:
-    """The columns a column is built from."""
-    if isinstance(column, (EmbeddingColumn, SharedEmbeddingColumn, IndicatorColumn, WeightedCategoricalColumn)):
-        return (column.categorical_column,)
-    if isinstance(column, SharedEmbeddingColumns):
-        return column.categorical_columns
-    if isinstance(column, BucketizedColumn):
-        return (column.source,)
-    if isinstance(column, CrossedColumn):
-        return tuple(k for k in column.keys if not isinstance(k, str))
-    return ()
-
-
 def walk(columns) -> list:
     """Every column in the trees, children before parents, each distinct spec once."""
     seen: list = []
 
     def visit(column):
-        for child in children(column):
+        for child in column.children():
             visit(child)
         if column not in seen:
             seen.append(column)
@@ -75,55 +48,12 @@ def walk(columns) -> list:
 
 def is_dense(column) -> bool:
     """Whether a column gives dense values (numeric, distance, embedding, indicator), not categorical ids."""
-    return isinstance(column, DENSE_TYPES)
-
-
-def keeps_state(column) -> bool:
-    """Whether `FeatureLayer.state` holds something for the column: adapted statistics, or a file's vocabulary."""
-    if isinstance(column, VocabularyColumn) and isinstance(column.vocabulary, str):
-        return True
-    return isinstance(column, STATEFUL_TYPES) and column.needs_adapt
+    return isinstance(column, DenseColumn)
 
 
 def id_slots(column) -> tuple:
     """`(preprocessed key, categorical column)` for each id tensor a dense column reads."""
-    if isinstance(column, SharedEmbeddingColumns):
-        return tuple((f"{column.name}_{c.name}", c) for c in column.categorical_columns)
-    if isinstance(column, (EmbeddingColumn, SharedEmbeddingColumn, IndicatorColumn)):
-        return ((column.name, column.categorical_column),)
-    return ()
-
-
-def always_one_id(column) -> bool:
-    """Whether a categorical column gives every example exactly one id: never none (-1), never several.
-
-    True of single-valued bucketized, identity and hashed columns, of vocabularies with OOV ids, and of crosses
-    of those and raw strings; a weighted column also carries weights, so it is not counted.
-
-    >>> [always_one_id(VocabularyColumn("city", ["nyc"], num_oov_indices=oov)) for oov in (1, 0)]
-    [True, False]
-    """
-    if isinstance(column, CrossedColumn):
-        return all(isinstance(key, str) or always_one_id(key) for key in column.keys)
-    if isinstance(column, (TextColumn, WeightedCategoricalColumn)):
-        return False
-    if isinstance(column, VocabularyColumn) and column.num_oov_indices == 0:
-        return False
-    return column.id_width == 1
-
-
-def table_owner(column):
-    """The spec whose embedding table a column looks up: itself, a shared column's set, or None (no table)."""
-    if isinstance(column, SharedEmbeddingColumn):
-        return column.shared
-    if isinstance(column, (EmbeddingColumn, SharedEmbeddingColumns)):
-        return column
-    return None
-
-
-def weights_key(key: str) -> str:
-    """The preprocessed key of the weights that go with the ids under `key`."""
-    return f"{key}_weights"
+    return column.id_slots()
 
 
 def preprocessed_spec(columns) -> dict:
@@ -138,13 +68,11 @@ def preprocessed_spec(columns) -> dict:
     """
     spec: dict = {}
     for column in columns:
-        slots = id_slots(column)
+        slots = column.id_slots()
         if not slots:
             spec[column.name] = ((column.output_dim,), "float32")
         for key, categorical in slots:
-            spec[key] = ((categorical.id_width,), "int64")
-            if isinstance(categorical, WeightedCategoricalColumn):
-                spec[weights_key(key)] = ((categorical.id_width,), "float32")
+            spec.update(categorical.slot_spec(key))
     return spec
 
 
@@ -162,7 +90,7 @@ def check_columns(columns) -> tuple:
                 f"gives ids, not dense values. Wrap categorical columns in EmbeddingColumn or IndicatorColumn."
             )
     # Names key the layer's outputs (top-level columns) and its state (columns that learn from data or files).
-    named = list(columns) + [c for c in walk(columns) if keeps_state(c)]
+    named = list(columns) + [c for c in walk(columns) if c.keeps_state]
     by_name: dict = {}
     for column in named:
         other = by_name.setdefault(column.name, column)
@@ -174,7 +102,7 @@ def check_columns(columns) -> tuple:
     # A table is created once per name: the columns that look one up must agree on the spec that owns it.
     tables: dict = {}
     for column in columns:
-        owner = table_owner(column)
+        owner = column.table_owner
         if owner is None:
             continue
         first, other = tables.setdefault(owner.name, (column, owner))
@@ -219,29 +147,15 @@ def raw_features(columns) -> dict:
     defaults: dict = {}
     limits: dict = {}
     for column in walk(columns):
-        if isinstance(column, NumericColumn):
-            shape = () if column.shape == (1,) else column.shape
-            want(column.key, column.dtype, shape, numeric_ok=True)
-            if column.default_value is not None:
-                previous = defaults.setdefault(column.key, column.default_value)
-                if previous != column.default_value:
+        for read in column.reads():
+            want(read.key, read.dtype, read.shape, numeric_ok=read.numeric)
+            if read.default is not None:
+                previous = defaults.setdefault(read.key, read.default)
+                if previous != read.default:
                     raise ValueError(
-                        f"FeatureLayer: raw feature {column.key!r} has two different defaults for missing values, "
-                        f"{previous!r} and {column.default_value!r}. Give its numeric columns the same `default_value`."
+                        f"FeatureLayer: raw feature {read.key!r} has two different defaults for missing values, "
+                        f"{previous!r} and {read.default!r}. Give its numeric columns the same `default_value`."
                     )
-        elif isinstance(column, DistanceColumn):
-            for key in column.keys:
-                want(key, "float32", numeric_ok=True)
-        elif isinstance(column, (IdentityColumn, HashedColumn, VocabularyColumn)):
-            want(column.key, column.dtype, (None,) if column.multivalent else ())
-            if isinstance(column, IdentityColumn) and column.default_value is None:
-                limits[column.key] = min(limits.get(column.key, column.num_buckets), column.num_buckets)
-        elif isinstance(column, TextColumn):
-            want(column.key, "string")
-        elif isinstance(column, WeightedCategoricalColumn):
-            want(column.weight_feature_key, column.dtype, (None,) if column.id_width is None else ())
-        elif isinstance(column, CrossedColumn):
-            for key in column.keys:
-                if isinstance(key, str):
-                    want(key, "string")
+            if read.num_buckets is not None:
+                limits[read.key] = min(limits.get(read.key, read.num_buckets), read.num_buckets)
     return {key: replace(spec, default=defaults.get(key), num_buckets=limits.get(key)) for key, spec in wanted.items()}

@@ -1,9 +1,12 @@
-"""What counts as a count and as a number in arguments, for feature_columns and tfkit alike.
+"""Argument checks: what counts as a count and as a number (for feature_columns and tfkit alike), and the checks
+column specs run in `__post_init__`.
 
 Python counts `True` as the integer 1: a flag passed where a size belongs must be refused, not read as 1.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 def is_count(value, minimum: int = 1) -> bool:
@@ -22,3 +25,44 @@ def is_number(value) -> bool:
     (True, True, False, False)
     """
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_positive_int(where: str, arg: str, value: Any) -> None:
+    if not is_count(value):
+        raise ValueError(
+            f"{where}: `{arg}` must be a positive integer. Received: {arg}={value!r} (of type {type(value).__name__})."
+        )
+
+
+def check_key(where: str, key: Any) -> None:
+    if not isinstance(key, str) or not key:
+        raise TypeError(
+            f"{where}: `key` must be a non-empty string naming a raw feature. "
+            f"Received: key={key!r} (of type {type(key).__name__})."
+        )
+
+
+def check_choice(where: str, arg: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{where}: `{arg}` must be one of {choices}. Received: {arg}={value!r}.")
+
+
+def check_bool(where: str, arg: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{where}: `{arg}` must be True or False. Received: {arg}={value!r} (of type {type(value).__name__})."
+        )
+
+
+def as_tuple(where: str, arg: str, value: Any) -> tuple:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(
+            f"{where}: `{arg}` must be a list or tuple. Received: {arg}={value!r} (of type {type(value).__name__})."
+        )
+    return tuple(value)
+
+
+def freeze(spec: Any, **fields: Any) -> None:
+    """Sets derived or normalized fields on a frozen dataclass during `__post_init__`."""
+    for field, value in fields.items():
+        object.__setattr__(spec, field, value)

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import feature_columns as fc
-from feature_columns import preprocessing
+from feature_columns import crossed
 
 
 def ids_of(column, features, state=None):
@@ -268,7 +268,7 @@ def test_a_cross_by_its_table_of_combinations_gives_the_cross_ops_ids(monkeypatc
     )
     cross = fc.CrossedColumn(keys, num_bins=1000)
     by_table = fc.FeaturePreprocessor([fc.IndicatorColumn(cross)])
-    monkeypatch.setattr(preprocessing, "CROSS_TABLE_MAX_COMBINATIONS", 0)
+    monkeypatch.setattr(crossed, "CROSS_TABLE_MAX_COMBINATIONS", 0)
     by_op = fc.FeaturePreprocessor([fc.IndicatorColumn(cross)])
     assert len(by_table.cross_tables[cross.name]) == 315 and not by_op.cross_tables
     ids = by_table(features)[cross.name + "_indicator"].numpy()
