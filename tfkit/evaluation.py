@@ -1,7 +1,9 @@
 """Evaluation a person can read: metrics, curves, calibration and thresholds, with PNG plots.
 
 Everything here works on plain arrays of labels and model outputs (NumPy in, Python numbers and lists
-out), so it applies to any model's predictions, and each report is JSON-serializable as it is.
+out), so it applies to any model's predictions, and each report is JSON-serializable as it is. The metrics are
+scikit-learn's; this module settles their degenerate cases (one class only: 0, not NaN or an error) and their
+report format.
 
 >>> import numpy as np
 >>> report = binary_report(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]))
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from sklearn import metrics
 
 THRESHOLD_TARGETS = ("precision", "recall", "f1")
 
@@ -25,53 +28,94 @@ def _check_binary(labels, probabilities) -> tuple:
             f"tfkit.evaluation: `labels` and `probabilities` must have one value per example. "
             f"Received: {labels.shape[0]} labels and {probabilities.shape[0]} probabilities."
         )
+    if not labels.size:
+        raise ValueError("tfkit.evaluation: `labels` must hold at least one example. Received: 0 examples.")
     if not np.isin(labels, (0, 1)).all():
         raise ValueError(f"tfkit.evaluation: `labels` must be 0 or 1. Received values: {np.unique(labels)[:10]}.")
-    if probabilities.size and (probabilities.min() < 0 or probabilities.max() > 1):
+    if probabilities.min() < 0 or probabilities.max() > 1:
         raise ValueError("tfkit.evaluation: `probabilities` must lie in [0, 1]; pass probabilities, not logits.")
     return labels.astype(np.int64), probabilities
+
+
+def _check_class_ids(labels, class_ids, num_classes: int, name: str) -> tuple:
+    labels, class_ids = np.asarray(labels).ravel(), np.asarray(class_ids).ravel()
+    if labels.shape != class_ids.shape or not labels.size:
+        raise ValueError(
+            f"tfkit.evaluation: `labels` and `{name}` must have one value per example, at least one. "
+            f"Received: {labels.shape[0]} labels and {class_ids.shape[0]} {name}."
+        )
+    classes = np.arange(num_classes)
+    for argument, ids in (("labels", labels), (name, class_ids)):
+        # scikit-learn would silently drop examples whose id is not one of the classes.
+        if not np.isin(ids, classes).all():
+            raise ValueError(
+                f"tfkit.evaluation: `{argument}` must be class ids in [0, {num_classes}). "
+                f"Received values: {np.unique(ids[~np.isin(ids, classes)])[:10]}. Check `num_classes`."
+            )
+    return labels.astype(np.int64), class_ids.astype(np.int64)
 
 
 def curves(labels, probabilities) -> dict:
     """ROC and precision-recall curves at every distinct score, highest threshold first.
 
     Returns `{"thresholds", "tpr", "fpr", "precision", "recall"}` as arrays, one entry per threshold; a
-    prediction is positive when `probability >= threshold`.
+    prediction is positive when `probability >= threshold`. Rates of a class that has no example are 0.
+
+    >>> curves([0, 1, 1], [0.2, 0.9, 0.2])["precision"]  # at 0.9: 1 of 1; at 0.2: 2 of 3
+    array([1.        , 0.66666667])
     """
     labels, probabilities = _check_binary(labels, probabilities)
-    order = np.argsort(-probabilities, kind="mergesort")
-    scores, hits = probabilities[order], labels[order]
-    last_of_each_score = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
-    true_positives = np.cumsum(hits)[last_of_each_score]
-    predicted_positives = last_of_each_score + 1
-    positives, negatives = hits.sum(), hits.size - hits.sum()
+    _, false_positives, _, true_positives, thresholds = metrics.confusion_matrix_at_thresholds(labels, probabilities)
+    positives, negatives = true_positives[-1], false_positives[-1]
+    # max(..., 1): with one class only, the other class's rate is 0 rather than scikit-learn's NaN.
     return {
-        "thresholds": scores[last_of_each_score],
+        "thresholds": thresholds,
         "tpr": true_positives / max(positives, 1),
-        "fpr": (predicted_positives - true_positives) / max(negatives, 1),
-        "precision": true_positives / predicted_positives,
+        "fpr": false_positives / max(negatives, 1),
+        "precision": true_positives / (true_positives + false_positives),
         "recall": true_positives / max(positives, 1),
     }
 
 
-def _area(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
-
-
 def roc_auc(labels, probabilities) -> float:
-    """Area under the ROC curve (trapezoids through (0, 0), every threshold, and (1, 1))."""
-    c = curves(labels, probabilities)
-    return _area(np.r_[0.0, c["fpr"]], np.r_[0.0, c["tpr"]])
+    """Area under the ROC curve (`sklearn.metrics.roc_auc_score`).
+
+    0.0 when `labels` hold one class only (no pair of a negative and a positive to order), as Keras's `AUC`
+    metric reports, where scikit-learn raises.
+
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9]), roc_auc([1, 1], [0.1, 0.6])
+    (0.75, 0.0)
+    """
+    labels, probabilities = _check_binary(labels, probabilities)
+    if labels.min() == labels.max():
+        return 0.0
+    return float(metrics.roc_auc_score(labels, probabilities))
 
 
 def pr_auc(labels, probabilities) -> float:
-    """Area under the precision-recall curve, as average precision: sum of precision x recall gained."""
-    c = curves(labels, probabilities)
-    return float(np.sum(np.diff(np.r_[0.0, c["recall"]]) * c["precision"]))
+    """Area under the precision-recall curve, as average precision (`sklearn.metrics.average_precision_score`).
+
+    0.0 when `labels` hold no positive (no recall to gain), where scikit-learn also warns.
+
+    >>> pr_auc([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])  # recall 1/2 at precision 1, then 1/2 more at 2/3
+    0.8333333333333333
+    """
+    labels, probabilities = _check_binary(labels, probabilities)
+    if not labels.any():
+        return 0.0
+    return float(metrics.average_precision_score(labels, probabilities))
 
 
 def calibration(labels, probabilities, num_buckets: int = 10) -> dict:
-    """Mean prediction vs observed positive rate in equal-width probability buckets (empty buckets left out)."""
+    """Mean prediction vs observed positive rate in equal-width probability buckets (empty buckets left out).
+
+    Bucket `k` holds `k / num_buckets <= p < (k + 1) / num_buckets` (the last one takes 1.0), so a probability on
+    an edge counts above it, as a prediction does at `p >= threshold`. `sklearn.calibration.calibration_curve`
+    is not used: its bins are `(lo, hi]` (0.3 and 0.5 land a bucket lower) and it reports no bucket counts.
+
+    >>> calibration([0, 1, 1], [0.1, 0.2, 0.25], num_buckets=5)["count"]  # 0.1 in [0, 0.2); 0.2, 0.25 above
+    [1, 2]
+    """
     labels, probabilities = _check_binary(labels, probabilities)
     bucket = np.minimum((probabilities * num_buckets).astype(np.int64), num_buckets - 1)
     used = np.unique(bucket)
@@ -84,10 +128,13 @@ def calibration(labels, probabilities, num_buckets: int = 10) -> dict:
 
 
 def confusion_matrix(labels, predictions, num_classes: int) -> list:
-    """`matrix[true][predicted]` counts, as nested lists."""
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(labels).ravel(), np.asarray(predictions).ravel()), 1)
-    return matrix.tolist()
+    """`matrix[true][predicted]` counts, as nested lists (`sklearn.metrics.confusion_matrix`).
+
+    >>> confusion_matrix([0, 1, 1], [0, 0, 1], 3)
+    [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
+    """
+    labels, predictions = _check_class_ids(labels, predictions, num_classes, "predictions")
+    return metrics.confusion_matrix(labels, predictions, labels=np.arange(num_classes)).tolist()
 
 
 def choose_threshold(labels, probabilities, target: str = "f1", value: float | None = None) -> float:
@@ -124,18 +171,21 @@ def choose_threshold(labels, probabilities, target: str = "f1", value: float | N
 
 
 def binary_report(labels, probabilities, *, threshold: float = 0.5, num_buckets: int = 10) -> dict:
-    """Metrics, confusion matrix (`[[tn, fp], [fn, tp]]`), curves' AUCs and calibration of a binary classifier."""
+    """Metrics, confusion matrix (`[[tn, fp], [fn, tp]]`), curves' AUCs and calibration of a binary classifier.
+
+    Precision, recall and F1 are 0 where undefined (nothing predicted positive, no positive label).
+    """
     labels, probabilities = _check_binary(labels, probabilities)
     predicted = (probabilities >= threshold).astype(np.int64)
-    tp = int(((predicted == 1) & (labels == 1)).sum())
-    precision = tp / max(int(predicted.sum()), 1)
-    recall = tp / max(int(labels.sum()), 1)
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        labels, predicted, average="binary", zero_division=0.0
+    )
     return {
         "threshold": threshold,
-        "accuracy": float((predicted == labels).mean()),
-        "precision": precision,
-        "recall": recall,
-        "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+        "accuracy": float(metrics.accuracy_score(labels, predicted)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
         "auc": roc_auc(labels, probabilities),
         "auc_precision_recall": pr_auc(labels, probabilities),
         "prediction/mean": float(probabilities.mean()),
@@ -152,17 +202,15 @@ def multiclass_report(labels, class_ids, num_classes: int) -> dict:
     >>> multiclass_report([0, 1, 2, 2], [0, 2, 2, 2], 3)["precision"]  # class 1 is never predicted
     [1.0, None, 0.6666666666666666]
     """
-    matrix = np.array(confusion_matrix(labels, class_ids, num_classes))
-    right, predicted, actual = np.diag(matrix), matrix.sum(axis=0), matrix.sum(axis=1)
-
-    def shares(counts):
-        return [float(r / n) if n else None for r, n in zip(right, counts, strict=True)]
-
+    labels, class_ids = _check_class_ids(labels, class_ids, num_classes, "class_ids")
+    precision, recall, _, _ = metrics.precision_recall_fscore_support(
+        labels, class_ids, labels=np.arange(num_classes), zero_division=np.nan
+    )
     return {
-        "accuracy": float(right.sum() / matrix.sum()),
-        "confusion_matrix": matrix.tolist(),
-        "precision": shares(predicted),
-        "recall": shares(actual),
+        "accuracy": float(metrics.accuracy_score(labels, class_ids)),
+        "confusion_matrix": confusion_matrix(labels, class_ids, num_classes),
+        "precision": [None if np.isnan(share) else float(share) for share in precision],
+        "recall": [None if np.isnan(share) else float(share) for share in recall],
     }
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 import feature_columns as fc
-from tfkit.testing import all_example_columns, check_column, example_features
+from feature_columns.testing import all_example_columns, check_column, example_features
 
 
 @pytest.mark.parametrize(("num_values", "dimension"), [(81, 3), (168, 4), (500_000, 27), (1, 1), (2, 1)])

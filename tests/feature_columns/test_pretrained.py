@@ -11,10 +11,10 @@ import tensorflow as tf
 
 import feature_columns as fc
 from feature_columns import legacy
+from feature_columns.testing import check_column
 from tfkit.export import export_saved_model
 from tfkit.heads import RegressionHead
 from tfkit.models import dnn
-from tfkit.testing import check_column
 
 rng = np.random.default_rng(11)
 

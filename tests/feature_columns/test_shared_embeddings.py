@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import feature_columns as fc
 from feature_columns import legacy
-from tfkit.testing import check_column
+from feature_columns.testing import check_column
 
 # The rows of a 4-row, 2-wide table: row i is [2i, 2i + 1].
 TABLE = np.arange(8.0, dtype="float32").reshape(4, 2)

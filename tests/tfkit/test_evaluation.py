@@ -95,3 +95,34 @@ def test_plots_are_written_as_png(scored, tmp_path):
 def test_bad_inputs(labels, scores, message):
     with pytest.raises(ValueError, match=message):
         evaluation.binary_report(labels, scores)
+
+
+def test_one_class_only_gives_zero_areas_and_rates():
+    # No (negative, positive) pair to order: ROC AUC 0.0 (as Keras's AUC metric), where scikit-learn raises.
+    assert evaluation.roc_auc([1, 1, 1], [0.2, 0.5, 0.9]) == 0.0
+    assert evaluation.roc_auc([0, 0], [0.2, 0.9]) == 0.0
+    # Only positives: precision 1 at every threshold -> average precision 1; no positive: no recall to gain -> 0.
+    assert evaluation.pr_auc([1, 1, 1], [0.2, 0.5, 0.9]) == 1.0
+    assert evaluation.pr_auc([0, 0], [0.2, 0.9]) == 0.0
+    c = evaluation.curves([0, 0], [0.2, 0.9])
+    # no positive: tpr and recall 0 (not NaN); fpr 1/2 at 0.9, 2/2 at 0.2
+    assert c["tpr"].tolist() == [0.0, 0.0] and c["fpr"].tolist() == [0.5, 1.0]
+    report = evaluation.binary_report([0, 0], [0.2, 0.9])
+    # predicted [0, 1]: tp = 0 -> precision 0/1, recall and F1 undefined -> 0
+    assert (report["precision"], report["recall"], report["f1"]) == (0.0, 0.0, 0.0)
+    assert report["confusion_matrix"] == [[1, 1], [0, 0]]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: evaluation.binary_report([], []), "at least one example"),
+        (lambda: evaluation.calibration([], []), "at least one example"),
+        (lambda: evaluation.multiclass_report([], [], 3), "at least one"),
+        (lambda: evaluation.confusion_matrix([0, 3], [0, 1], 2), r"`labels` must be class ids in \[0, 2\)"),
+        (lambda: evaluation.multiclass_report([0, 1], [0, -1], 2), r"`class_ids` must be class ids"),
+    ],
+)
+def test_empty_inputs_and_unknown_class_ids_are_rejected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
