@@ -14,18 +14,16 @@ its columns. Everything else in the package is private and may change.
 from feature_columns.encoding import EmbeddingTable, embedding_tables
 from feature_columns.inputs import to_feature_arrays, to_tensors
 from feature_columns.keras_internals import walk_layers
-from feature_columns.pretrained import COLUMNS_FILE, columns_record, embedding_column_of, saved_model_keys
 from feature_columns.remap import remap_rows
+from feature_columns.saved_model_record import embedding_column_of, saved_model_keys, write_saved_model_record
 from feature_columns.specs import RawFeature, check_columns, id_slots, is_dense, preprocessed_spec, raw_features
 from feature_columns.validation import is_count, is_number
 from feature_columns.vocabulary import padding_value
 
 __all__ = [
-    "COLUMNS_FILE",
     "EmbeddingTable",
     "RawFeature",
     "check_columns",
-    "columns_record",
     "embedding_column_of",
     "embedding_tables",
     "id_slots",
@@ -40,4 +38,5 @@ __all__ = [
     "to_feature_arrays",
     "to_tensors",
     "walk_layers",
+    "write_saved_model_record",
 ]

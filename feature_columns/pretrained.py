@@ -34,16 +34,14 @@ column's ids exactly.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 
 import numpy as np
 import tensorflow as tf
 
-from feature_columns.base import PretrainedSource, column_spec, from_config, serialize
+from feature_columns.base import PretrainedSource, column_spec
 from feature_columns.encoding import embedding_tables
-from feature_columns.feature_layer import FeatureLayer
 from feature_columns.remap import (
     check_dimension,
     explain_rows,
@@ -55,12 +53,11 @@ from feature_columns.remap import (
     token_keys,
     vocabulary,
 )
+from feature_columns.saved_model_record import embedding_column_of, saved_model_keys
 from feature_columns.validation import freeze, is_count
 from feature_columns.vocabulary import check_vocabulary, read_vocabulary_file
 
 OOV_POSITIONS = ("first", "last")
-# Where a tfkit SavedModel records its columns and their adapted state (TF Serving's place for extra files).
-COLUMNS_FILE = os.path.join("assets.extra", "feature_columns.json")
 # The files of a TF checkpoint `<prefix>`: `<prefix>.index`, `<prefix>.data-00000-of-00001`, and for TF1 `.meta`.
 _CHECKPOINT_FILE = re.compile(r"^(?P<prefix>.+)\.(index|meta|data-\d+-of-\d+)$")
 # A TF1 V1 checkpoint is one file (or shards `<prefix>-00000-of-00002`, ... read by a pattern), a TF table, and
@@ -344,37 +341,3 @@ class PretrainedModel(_Reference):
                 f"Received: column={self.column!r}. Its embedding tables: {tables}."
             )
         return found[0].numpy()
-
-
-def columns_record(columns, state: dict) -> dict:
-    """What a tfkit SavedModel records in `COLUMNS_FILE`: the columns and their adapted state (vocabularies
-    included), as an Estimator's `estimator.json` records them, so that `saved_model_keys` can name the rows of
-    its embedding tables."""
-    return {"feature_columns": [serialize(column) for column in columns], "feature_state": state}
-
-
-def saved_model_keys(path: str) -> dict | None:
-    """`{embedding table name: row keys}` of a SavedModel's tables, as `EmbeddingTable.keys` (None: plain ids).
-
-    None for a SavedModel without `COLUMNS_FILE` (exported before tfkit recorded it): its rows are unnamed.
-    """
-    record_path = os.path.join(path, COLUMNS_FILE)
-    if not tf.io.gfile.exists(record_path):
-        return None
-    with tf.io.gfile.GFile(record_path, "r") as file:
-        record = json.load(file)
-    # The recorded layer, rebuilt without its tables' sources, names its rows exactly as a loaded model's would.
-    layer = FeatureLayer(
-        [from_config(config) for config in record["feature_columns"]],
-        state=record["feature_state"],
-        read_pretrained=False,
-    )
-    return {name: table.keys for name, table in embedding_tables(layer).items()}
-
-
-def embedding_column_of(variable_name: str) -> str | None:
-    """The embedding column whose table a SavedModel variable is, or None: Keras keeps a variable's path,
-    `<leading scopes>/<column>/embeddings`, as its name in a SavedModel."""
-    if not variable_name.endswith("/embeddings"):
-        return None
-    return variable_name.removesuffix("/embeddings").rsplit("/", 1)[-1]

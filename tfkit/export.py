@@ -14,8 +14,8 @@ partial version that a server could load. Signatures (`saved_model_cli show --al
 
 `assets.extra/` (TF Serving's place for extra files) holds `raw_features.json`, which describes the raw
 features and the defaults that stand in for missing values, for clients such as `Predictor` and `tfkit serve`,
-and `feature_columns.json`: the columns and their adapted state (vocabularies included), as an Estimator's
-`estimator.json` holds them, so that a later model taking embedding tables from the export
+and `feature_columns.json` (`feature_columns`' SavedModel record, `write_saved_model_record`): the columns and
+their adapted state (vocabularies included), as an Estimator's `estimator.json` holds them, so that a later model taking embedding tables from the export
 (`feature_columns.PretrainedModel`, `Estimator(warm_start_from=...)`) matches their rows by token.
 """
 
@@ -34,15 +34,13 @@ import tensorflow as tf
 
 from feature_columns import parse_example
 from feature_columns.integration import (
-    COLUMNS_FILE,
     RawFeature,
-    columns_record,
     is_count,
     raw_features,
     to_feature_arrays,
     to_tensors,
+    write_saved_model_record,
 )
-from tfkit.files import write_json
 from tfkit.models import find_head, split
 
 RAW_FEATURES_FILE = os.path.join("assets.extra", "raw_features.json")
@@ -187,7 +185,7 @@ def _write_assets(model: keras.Model, folder: str) -> None:
     os.makedirs(os.path.join(folder, "assets.extra"), exist_ok=True)
     with open(os.path.join(folder, RAW_FEATURES_FILE), "w") as file:
         json.dump([dataclasses.asdict(f) for f in raw_features(preprocessor.columns).values()], file, indent=2)
-    write_json(os.path.join(folder, COLUMNS_FILE), columns_record(preprocessor.columns, preprocessor.state))
+    write_saved_model_record(folder, preprocessor.columns, preprocessor.state)
 
 
 def _fsync(path: str) -> None:
