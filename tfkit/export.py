@@ -15,8 +15,9 @@ partial version that a server could load. Signatures (`saved_model_cli show --al
 `assets.extra/` (TF Serving's place for extra files) holds `raw_features.json`, which describes the raw
 features and the defaults that stand in for missing values, for clients such as `Predictor` and `tfkit serve`,
 and `feature_columns.json` (`feature_columns`' SavedModel record, `write_saved_model_record`): the columns and
-their adapted state (vocabularies included), as an Estimator's `estimator.json` holds them, so that a later model taking embedding tables from the export
-(`feature_columns.PretrainedModel`, `Estimator(warm_start_from=...)`) matches their rows by token.
+their adapted state (vocabularies included), as an Estimator's `estimator.json` holds them, so that a later
+model taking embedding tables from the export (`feature_columns.PretrainedModel`, `Estimator(warm_start_from=...)`)
+matches their rows by token.
 """
 
 from __future__ import annotations
