@@ -2,6 +2,7 @@
 
 import feature_columns
 import tfkit
+import tfkit.estimator
 import tfkit.heads
 import tfkit.layers
 import tfkit.models
@@ -61,6 +62,7 @@ SNAPSHOT = {
         "optimizers",
         "train_and_evaluate",
     ],
+    tfkit.estimator: ["Estimator"],
     tfkit.heads: [
         "PREDICTION_KEYS",
         "BinaryHead",
@@ -78,6 +80,8 @@ SNAPSHOT = {
         "BUILDERS",
         "HeadModel",
         "assemble",
+        "builder_arguments",
+        "check_params",
         "cnn",
         "dnn",
         "find_head",

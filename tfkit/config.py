@@ -20,7 +20,9 @@ Header-less CSV files (UCI Adult) take `[data] column_names`, `comment` (lines s
 and `label_map` (label values replaced as read). `[model] head` is `"regression"`, `"binary"`, or a table
 `{class_name = "BinaryHead", config = {label_vocabulary = ["no", "yes"]}}`. `type = "linear"` reads categorical
 columns directly (see `tfkit.models.linear_columns`); `type = "wide_and_deep"` reads `linear_features` (wide,
-categorical) and `features` (deep, dense), and may set `linear_optimizer` and `dnn_optimizer`.
+categorical) and `features` (deep, dense), and may set each side's optimizer and its rate: `linear_optimizer`,
+`linear_learning_rate` (Ftrl at 0.05 when not set), `dnn_optimizer` and `dnn_learning_rate` (Adam at 0.001); the
+`[training]` table's `optimizer` and `learning_rate` are for one-optimizer models only.
 
 The data directory is, in order: the `TFKIT_DATA` environment variable, `[data] dir`, `../shared/data`.
 Relative `model_dir` and export paths start from the current directory.
@@ -182,6 +184,14 @@ def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
             path,
             "[model] `linear_features` (the wide side's columns) must be given with, and only with, "
             f"type = 'wide_and_deep'. Received: type={model.get('type')!r}, linear_features={linear_features!r}.",
+        )
+    single = sorted({"optimizer", "learning_rate"} & set(training))
+    if linear_features and single:
+        raise _error(
+            path,
+            f"[training] {single} must not be set with type = 'wide_and_deep', whose two sides each have their own "
+            "optimizer. Set [model] `linear_optimizer`, `linear_learning_rate`, `dnn_optimizer` and "
+            "`dnn_learning_rate` instead.",
         )
     unknown = [name for name in [*features, *linear_features] if name not in columns]
     if unknown:

@@ -7,6 +7,7 @@ import pandas as pd
 from tfkit.config import PipelineConfig
 from tfkit.data import CsvFiles
 from tfkit.estimator import Estimator
+from tfkit.estimator.compile import check_optimizer, make_optimizer
 from tfkit.models import linear_columns, wide_and_deep_optimizer
 
 _ESTIMATOR_OPTIONS = (
@@ -18,6 +19,9 @@ _ESTIMATOR_OPTIONS = (
     "seed",
     "save_checkpoints_steps",
 )
+# A wide_and_deep model's optimizers, each side its own, where the config names none: Ftrl on the linear side,
+# Adam (the Estimator's own default) on the DNN side, at these rates.
+WIDE_AND_DEEP_OPTIMIZERS = {"linear": ("ftrl", 0.05), "dnn": ("adam", 0.001)}
 
 
 def make_estimator(config: PipelineConfig) -> Estimator:
@@ -33,9 +37,17 @@ def make_estimator(config: PipelineConfig) -> Estimator:
         columns = wide + columns
         params["linear_features"] = [column.name for column in wide]
         options["optimizer"] = wide_and_deep_optimizer(
-            params.pop("linear_optimizer", "ftrl"), params.pop("dnn_optimizer", "adam")
+            *(_side_optimizer(config, params, side) for side in ("linear", "dnn"))
         )
     return Estimator(columns, config.head, label=config.label, model=config.model, model_params=params, **options)
+
+
+def _side_optimizer(config: PipelineConfig, params: dict, side: str):
+    """The optimizer of one side of a wide_and_deep model: `[model] <side>_optimizer` at `<side>_learning_rate`."""
+    default_name, default_rate = WIDE_AND_DEEP_OPTIMIZERS[side]
+    name, rate = params.pop(f"{side}_optimizer", default_name), params.pop(f"{side}_learning_rate", default_rate)
+    check_optimizer(f"{config.path}: [model]", name, rate, arguments=(f"{side}_optimizer", f"{side}_learning_rate"))
+    return make_optimizer(name, rate)
 
 
 def train(config: PipelineConfig, *, verbose="auto") -> dict:

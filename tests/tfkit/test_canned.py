@@ -34,7 +34,7 @@ CITY = VocabularyColumn("city", ["a", "b"])
 def test_dnn_classifier_learns_int_labels_of_three_classes():
     frame = _frame()
     estimator = tfkit.DNNClassifier(
-        [16], [NumericColumn("x")], n_classes=3, label="size", config={"seed": 0, "learning_rate": 0.01}
+        [16], [NumericColumn("x")], n_classes=3, label="size", optimizer="Adam", learning_rate=0.01, config={"seed": 0}
     )
     metrics = estimator.train(frame, epochs=30, batch_size=32, verbose=0).evaluate(frame)
     assert metrics["accuracy"] > 0.9
@@ -44,7 +44,7 @@ def test_dnn_classifier_learns_int_labels_of_three_classes():
 def test_a_multiclass_evaluation_reports_the_confusion_matrix_of_its_predictions(tmp_path):
     frame = _frame()
     estimator = tfkit.DNNClassifier([16], [NumericColumn("x")], n_classes=3, label="size", model_dir=str(tmp_path),
-                                    config={"seed": 0, "learning_rate": 0.01})  # fmt: skip
+                                    optimizer="Adam", learning_rate=0.01, config={"seed": 0})  # fmt: skip
     metrics = estimator.train(frame, epochs=5, batch_size=32, verbose=0).evaluate(frame)
     report = json.loads((tmp_path / "eval" / "report.json").read_text())["report"]
     predicted = estimator.predict_batch(frame)["class_ids"].ravel()
@@ -71,9 +71,14 @@ def test_linear_classifier_learns_string_labels_through_the_vocabulary(tmp_path)
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: tfkit.LinearRegressor([NumericColumn("x"), CITY], label="y", config={"learning_rate": 0.5}),
+        lambda: tfkit.LinearRegressor([NumericColumn("x"), CITY], label="y", learning_rate=0.5),
         lambda: tfkit.DNNLinearCombinedRegressor(
-            linear_feature_columns=[CITY], dnn_feature_columns=[NumericColumn("x")], dnn_hidden_units=[8], label="y"
+            linear_feature_columns=[CITY],
+            dnn_feature_columns=[NumericColumn("x")],
+            dnn_hidden_units=[8],
+            label="y",
+            linear_learning_rate=0.05,
+            dnn_optimizer="Adam",
         ),
     ],
 )
@@ -166,18 +171,18 @@ def test_canned_estimators_pass_warm_start_from_through(tmp_path):
     first = tfkit.DNNClassifier([8], [NumericColumn("x")], model_dir=str(tmp_path / "a"), n_classes=3, label="size")
     first.train(frame, epochs=3, verbose=0)
     second = tfkit.DNNClassifier(
-        [8], [NumericColumn("x")], n_classes=3, label="size", warm_start_from=str(tmp_path / "a"),
-        config={"learning_rate": 1e-12},
+        [8], [NumericColumn("x")], n_classes=3, label="size", warm_start_from=str(tmp_path / "a"), learning_rate=1e-12,
     )  # fmt: skip
     second.train(frame, steps=1, verbose=0)  # a step that changes nothing: the warm-started weights show
     np.testing.assert_allclose(second.predict_batch(frame)["logits"], first.predict_batch(frame)["logits"], rtol=1e-5)
 
 
-def test_the_tf_estimator_arguments_reach_the_model():
+def test_the_tf_estimator_arguments_reach_the_model(tmp_path):
     frame = _frame().assign(w=1.0)
     estimator = tfkit.DNNClassifier(
         [8, 4], [NumericColumn("x")], weight_column="w", optimizer="sgd", activation_fn="tanh", dropout=0.3,
         batch_norm=True, label="size", n_classes=3, config={"seed": 0, "save_checkpoints_steps": 5},
+        model_dir=str(tmp_path),
     )  # fmt: skip
     estimator.train(frame, epochs=1, verbose=0)
     _, core = split(estimator.model)

@@ -1,5 +1,6 @@
 """`tfkit train`, `evaluate`, `predict` and `export` on examples/census/config.toml (UCI Adult)."""
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -10,6 +11,7 @@ import pytest
 from tfkit import cli
 from tfkit.config import load_config
 from tfkit.data import CsvFiles
+from tfkit.pipeline import make_estimator
 
 DATA_DIR = os.environ.get("TFKIT_DATA") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "census", "config.toml")
@@ -94,3 +96,29 @@ def test_linear_features_belong_to_wide_and_deep_models_only(tmp_path):
     (tmp_path / "config.toml").write_text(text)
     with pytest.raises(ValueError, match=r"`linear_features` .* with, and only with, type = 'wide_and_deep'"):
         load_config(tmp_path / "config.toml")
+
+
+def test_the_census_config_sets_each_sides_optimizer_and_rate():
+    config = dataclasses.replace(load_config(CONFIG), training={})  # no model_dir: nothing is read or written
+    optimizer = make_estimator(config).optimizer
+    sides = [(type(o).__name__, round(float(o.learning_rate), 6)) for o in optimizer.optimizers]
+    assert sides == [("Ftrl", 0.05), ("Adam", 0.001)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "epochs = 5",
+            "epochs = 5\nlearning_rate = 0.1",
+            r"\[training\] \['learning_rate'\] must not be set with type = 'wide_and_deep'.*Set \[model\] "
+            r"`linear_optimizer`, `linear_learning_rate`",
+        ),
+        ('dnn_optimizer = "adam"', 'dnn_optimizer = "adamm"', r"\[model\]: `dnn_optimizer` must be a Keras optimizer"),
+    ],
+)
+def test_a_wide_and_deep_config_refuses_a_setting_it_would_drop(tmp_path, old, new, message):
+    text = pathlib.Path(CONFIG).read_text().replace(old, new)
+    (tmp_path / "config.toml").write_text(text)
+    with pytest.raises(ValueError, match=message):
+        make_estimator(load_config(tmp_path / "config.toml"))

@@ -7,7 +7,12 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+import pandas as pd
 import pytest
+
+import feature_columns as fc
+import tfkit
 
 SCRIPT = textwrap.dedent(
     """
@@ -71,3 +76,36 @@ def test_sigkill_mid_training_then_rerun_resumes(tmp_path):
     # epochs differently, so both runs must converge, to within 0.1 of each other.
     assert reference["rmse"] < 0.2 and result["rmse"] < 0.2, (reference, result)
     assert result["rmse"] == pytest.approx(reference["rmse"], abs=0.1)
+
+
+def test_wide_and_deep_with_a_pretrained_matrix_restores_after_the_file_is_deleted(tmp_path):
+    # The model_dir must restore from its own files alone: the trained weights hold the embedding table, so the
+    # pretrained source is neither needed nor read once it has been trained.
+    matrix = tmp_path / "cities.npy"
+    np.save(matrix, np.arange(6, dtype="float32").reshape(3, 2))  # rows: the OOV id, then "a" and "b"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x": rng.uniform(-1, 1, 64), "city": rng.choice(["a", "b"], 64), "day": rng.choice(["mon", "sun"], 64)}
+    )
+    frame["y"] = frame.x + (frame.city == "a")
+
+    def regressor():
+        city = fc.VocabularyColumn("city", ["a", "b"])
+        return tfkit.DNNLinearCombinedRegressor(
+            model_dir=str(tmp_path / "model"),
+            linear_feature_columns=[fc.VocabularyColumn("day", ["mon", "sun"])],
+            dnn_feature_columns=[
+                fc.NumericColumn("x"),
+                fc.EmbeddingColumn(city, dimension=2, pretrained=fc.PretrainedMatrix(str(matrix))),
+            ],
+            dnn_hidden_units=[4],
+            label="y",
+            config={"seed": 0},
+        )
+
+    trained = regressor().train(frame, epochs=2, batch_size=16, verbose=0)
+    expected = trained.predict_batch(frame)["predictions"]
+    matrix.unlink()
+    restored = regressor()
+    assert restored.trained
+    np.testing.assert_allclose(restored.predict_batch(frame)["predictions"], expected, rtol=1e-6)

@@ -11,9 +11,9 @@ import pytest
 
 import feature_columns as fc
 from tfkit import Estimator
+from tfkit.estimator.warm_start import warm_start
 from tfkit.heads import RegressionHead
 from tfkit.models import dnn, split
-from tfkit.warm_start import warm_start
 
 OFFSETS = {"nyc": 2.0, "sf": -1.0, "la": 0.5, "paris": 1.5, "rome": -2.0}
 TABLE = "city_embedding/embeddings"

@@ -43,6 +43,8 @@ def check_params(where: str, model: str, params) -> dict:
 
     >>> check_params("Estimator", "dnn", {"hidden_units": [8, 4]})
     {'hidden_units': [8, 4]}
+    >>> check_params("Estimator", "dnn", None)  # the builder's defaults
+    {}
     >>> check_params("Estimator", "dnn", {"hiden_units": [8]})
     Traceback (most recent call last):
     ...
@@ -76,5 +78,7 @@ in model_params={'hiden_units': [8]}.
             f"model_params={params!r}."
         )
     check_common(f"{where}(model_params)", **{key: params[key] for key in _COMMON if key in params})
-    _OWN_CHECKS[model](f"{where}(model_params)", {key: params[key] for key in params if key not in _COMMON})
+    # The builder's own defaults stand in for what `params` leaves out, as they will when the model is built.
+    given = {**{k: v for k, v in arguments.items() if v is not inspect.Parameter.empty}, **params}
+    _OWN_CHECKS[model](f"{where}(model_params)", {key: value for key, value in given.items() if key not in _COMMON})
     return params

@@ -8,13 +8,13 @@ embedding table whose vocabulary changed is re-mapped row by row (`feature_colum
 both vocabularies hold are copied, new tokens keep their fresh rows. The new model's adapted preprocessing
 (vocabularies, statistics) is its own and is not copied.
 
-`Estimator(warm_start_from=...)` calls it when the model is first built.
+`Estimator(warm_start_from=...)` calls it when the model is first built. A model_dir is read through
+`tfkit.estimator.model_dir`, the one definition of its format.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -24,9 +24,8 @@ import tensorflow as tf
 
 import feature_columns as fc
 from feature_columns.integration import embedding_column_of, embedding_tables, remap_rows, saved_model_keys, walk_layers
-from tfkit import heads as tfheads
+from tfkit.estimator import model_dir
 from tfkit.export import latest_version, versions
-from tfkit.models import BUILDERS
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +51,10 @@ def _pattern(where: str, variables):
         ) from None
 
 
-def warm_start_settings(warm_start_from) -> tuple | None:
+def warm_start_settings(where: str, warm_start_from) -> tuple | None:
     """`(source, pattern)` from `Estimator(warm_start_from=...)`: a path, or a `(path, pattern)` pair.
 
-    >>> warm_start_settings(("runs/london", "embedding"))
+    >>> warm_start_settings("Estimator", ("runs/london", "embedding"))
     ('runs/london', 'embedding')
     """
     if warm_start_from is None:
@@ -67,10 +66,10 @@ def warm_start_settings(warm_start_from) -> tuple | None:
         and len(warm_start_from) == 2
         and isinstance(warm_start_from[0], (str, os.PathLike))
     ):
-        _pattern("Estimator", warm_start_from[1])
+        _pattern(where, warm_start_from[1])
         return os.fspath(warm_start_from[0]), warm_start_from[1]
     raise TypeError(
-        "Estimator: `warm_start_from` must be the path of an earlier model_dir, SavedModel or .keras file, or a "
+        f"{where}: `warm_start_from` must be the path of an earlier model_dir, SavedModel or .keras file, or a "
         f"(path, pattern) pair. Received: warm_start_from={warm_start_from!r} (of type "
         f"{type(warm_start_from).__name__})."
     )
@@ -85,34 +84,20 @@ def _from_model(label: str, model: keras.Model) -> _Source:
     )
 
 
-def _from_model_dir(path: str) -> _Source:
-    """Rebuilds an Estimator's model from its `estimator.json` and loads its trained weights."""
-    from tfkit import estimator
-
-    label = f"the model_dir {path!r}"
-    weights = os.path.join(path, estimator.WEIGHTS_FILE)
-    if not os.path.exists(weights):
+def _from_model_dir(saved: model_dir.Saved) -> _Source:
+    """An Estimator's trained model, rebuilt from its model_dir's files alone."""
+    label = f"the model_dir {saved.path!r}"
+    if not saved.trained:
         raise ValueError(
             f"tfkit.warm_start: `source` must hold a trained model. Received: {label}, which has no "
-            f"{estimator.WEIGHTS_FILE} yet. Train that Estimator first."
+            f"{model_dir.WEIGHTS_FILE} yet. Train that Estimator first."
         )
-    with open(os.path.join(path, estimator.SPEC_FILE)) as file:
-        saved = json.load(file)
-    definition = saved["definition"]
-    # The source's pretrained references are not read again: its weights hold the tables.
-    features = fc.FeatureLayer(
-        [fc.from_config(c) for c in definition["feature_columns"]],
-        state=saved["feature_state"],
-        read_pretrained=False,
-    )
-    model = BUILDERS[definition["model"]](features, tfheads.get(definition["head"]), **definition["model_params"])
-    model.load_weights(weights)
-    return _from_model(label, model)
+    return _from_model(label, model_dir.rebuild(saved))
 
 
 def _from_saved_model(path: str) -> _Source:
     """A SavedModel keeps each Keras variable's path as its name; a tfkit export also records the vocabularies
-    that name its tables' rows (`feature_columns.pretrained.saved_model_keys`). One exported before tfkit
+    that name its tables' rows (`feature_columns.integration.saved_model_keys`). One exported before tfkit
     recorded them gives no row keys: its tables are copied in order."""
     values = {v.name.removesuffix(":0"): v.numpy() for v in tf.saved_model.load(path).variables}
     tables = saved_model_keys(path) or {}
@@ -121,11 +106,10 @@ def _from_saved_model(path: str) -> _Source:
 
 
 def _read(source) -> _Source:
-    from tfkit import estimator  # here: the estimator module imports this one
-
     path = os.fspath(source)
-    if os.path.exists(os.path.join(path, estimator.SPEC_FILE)):
-        return _from_model_dir(path)
+    saved = model_dir.read(path)
+    if saved is not None:
+        return _from_model_dir(saved)
     if path.endswith(".keras") and os.path.isfile(path):
         return _from_model(f"the model {path!r}", keras.saving.load_model(path, compile=False))
     if os.path.exists(os.path.join(path, "saved_model.pb")):
@@ -133,8 +117,8 @@ def _read(source) -> _Source:
     if versions(path):
         return _from_saved_model(latest_version(path))
     raise ValueError(
-        "tfkit.warm_start: `source` must be an Estimator model_dir (holding estimator.json), a SavedModel (a "
-        f"version folder, or an export base folder) or a .keras file. Received: source={path!r}."
+        f"tfkit.warm_start: `source` must be an Estimator model_dir (holding {model_dir.DEFINITION_FILE}), a "
+        f"SavedModel (a version folder, or an export base folder) or a .keras file. Received: source={path!r}."
     )
 
 

@@ -1,0 +1,355 @@
+"""`Estimator`: train / evaluate / predict / export over a Keras model, with a `model_dir` that remembers."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import feature_columns as fc
+from feature_columns.integration import check_columns, is_count
+from tfkit import heads as tfheads
+from tfkit.estimator import compile as compiling
+from tfkit.estimator import model_dir as model_dirs
+from tfkit.estimator.inputs import Inputs, rows
+from tfkit.estimator.report import report
+from tfkit.estimator.warm_start import warm_start, warm_start_settings
+from tfkit.export import export_saved_model
+from tfkit.files import write_json
+from tfkit.models import BUILDERS, check_params, split
+
+# Epochs without a better validation loss before training stops (and the best weights come back).
+DEFAULT_EARLY_STOPPING_PATIENCE = 3
+
+
+class Estimator:
+    """A model from feature columns and a head, trained and served the `tf.estimator` way.
+
+    Every argument is checked here, before any data is read.
+
+    Args:
+        feature_columns: the dense columns the model reads.
+        head: a tfkit head, or a name `tfkit.heads.get` knows (`"regression"`, `"binary"`).
+        label: the label's column name in CSV files and DataFrames.
+        model: a builder name from `tfkit.models.BUILDERS`: `"cnn"`, `"dnn"`, `"linear"` or `"wide_and_deep"`.
+        model_params: the builder's keyword arguments, e.g. `{"hidden_units": [64, 32]}`.
+        model_dir: where the definition, weights, checkpoints, logs and metrics go (see
+            `tfkit.estimator.model_dir`); `None` keeps everything in memory. Creating an Estimator on a
+            `model_dir` that holds a trained model restores it; one holding a different model is an error.
+        optimizer: a Keras optimizer instance (e.g. `tfkit.models.wide_and_deep_optimizer()`), used by this
+            Estimator alone, or the name of one, any case (`"adam"`, `"Adagrad"`, `"lazy_adam"`: see
+            `tfkit.estimator.compile.OPTIMIZERS`), made with `learning_rate`.
+        learning_rate: the named optimizer's rate; None gives 0.001. An optimizer instance has its own rate, so
+            `learning_rate` must then be None.
+        steps_per_execution: training steps per call into TensorFlow (fewer Python round trips).
+        jit_compile: True, False or `"auto"`: compile the model's steps with XLA. `"auto"` (the default) does where
+            it pays: every layer of the model and its head allow it (sampled heads and label vocabularies do not),
+            every preprocessed feature has a fixed width (multivalent ids are padded per batch: XLA would compile
+            again for every new width), and no layer draws random numbers (dropout: slow in XLA on the CPU, where
+            the taxi-fare model with dropout 0.1 trained 5x slower compiled). On the benchmark's model
+            (bench/RESULTS.md) XLA trains about 1.2x faster, for a one-time compilation of a second or two.
+        seed: an integer in [0, 2**32) that seeds weight initialisation and shuffling, for reproducible runs; or
+            None.
+        warm_start_from: start from an earlier model instead of random values: the path of an Estimator
+            `model_dir`, a tfkit SavedModel or a `.keras` file, or `(path, pattern)` to start only the variables
+            whose path matches the regular expression `pattern` (e.g. `"embedding"`). Embedding tables whose
+            vocabulary changed are matched by token. Applied once, in the first `train`, unless `model_dir`
+            holds a run to resume (see `tfkit.estimator.warm_start.warm_start`).
+        save_checkpoints_steps: with a `model_dir`, also checkpoint every this many training steps (rounded up
+            to whole `steps_per_execution` blocks), not only after each epoch, as `tf.estimator.RunConfig` did. A
+            run killed mid-epoch then keeps the weights and optimizer state of its last step checkpoint; Keras's
+            `BackupAndRestore`, which writes it, starts that epoch's data again from its first batch.
+
+    Example:
+
+    >>> import pandas as pd, tempfile
+    >>> from feature_columns import NumericColumn
+    >>> df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]})
+    >>> est = Estimator([NumericColumn("x")], "regression", label="y", model_params={"hidden_units": [4]})
+    >>> est = est.train(df, epochs=2, verbose=0)
+    >>> sorted(est.evaluate(df))[:4]
+    ['average_loss', 'label/mean', 'loss', 'mae']
+    """
+
+    def __init__(
+        self,
+        feature_columns,
+        head,
+        *,
+        label: str,
+        model: str = "dnn",
+        model_params: dict | None = None,
+        model_dir: str | os.PathLike | None = None,
+        optimizer=compiling.DEFAULT_OPTIMIZER,
+        learning_rate: float | None = None,
+        steps_per_execution: int = 32,
+        jit_compile: bool | str = "auto",
+        seed: int | None = None,
+        warm_start_from=None,
+        save_checkpoints_steps: int | None = None,
+    ):
+        where = type(self).__name__
+        try:
+            self.columns = check_columns(feature_columns)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{where}(feature_columns): {error}") from None
+        try:
+            self.head = tfheads.get(head)
+        except ValueError as error:
+            raise ValueError(f"{where}(head): {error}") from None
+        if not isinstance(label, str) or not label:
+            raise ValueError(
+                f"{where}: `label` must name the label column (a non-empty str). Received: label={label!r} (of type "
+                f"{type(label).__name__})."
+            )
+        self.label = label
+        self.model_params = check_params(where, model, model_params)
+        self.model_name = model
+        self.model_dir = model_dirs.check_path(where, model_dir)
+        compiling.check_optimizer(where, optimizer, learning_rate)
+        self.optimizer, self.learning_rate = optimizer, learning_rate
+        compiling.check_steps_per_execution(where, steps_per_execution)
+        self.steps_per_execution = steps_per_execution
+        compiling.check_jit_compile(where, jit_compile)
+        self.jit_compile = jit_compile
+        if seed is not None and not (is_count(seed, minimum=0) and seed < 2**32):
+            raise ValueError(
+                f"{where}: `seed` must be an integer in [0, 2**32) or None. Received: seed={seed!r} (of type "
+                f"{type(seed).__name__})."
+            )
+        self.seed = seed
+        self.warm_start_from = warm_start_settings(where, warm_start_from)
+        if save_checkpoints_steps is not None and not (is_count(save_checkpoints_steps) and self.model_dir):
+            raise ValueError(
+                f"{where}: `save_checkpoints_steps` must be a positive integer with a `model_dir` to write the "
+                f"checkpoints to, or None (checkpoints after each epoch only). Received: save_checkpoints_steps="
+                f"{save_checkpoints_steps!r} (of type {type(save_checkpoints_steps).__name__}) and "
+                f"model_dir={self.model_dir!r}."
+            )
+        self.save_checkpoints_steps = save_checkpoints_steps
+        self.model: keras.Model | None = None
+        self.trained = False
+        self.history: dict = {}
+        self._preprocessor = self._core = None
+        self._restore()
+
+    # -- the model ---------------------------------------------------------------------------------------
+
+    @property
+    def _inputs(self) -> Inputs:
+        return Inputs(self.columns, self.head, self.label)
+
+    def _path(self, *parts: str) -> str:
+        return os.path.join(self.model_dir, *parts)
+
+    def _definition(self) -> dict:
+        where = type(self).__name__
+        return model_dirs.definition(where, self.columns, self.head, self.model_name, self.model_params, self.label)
+
+    def _seed(self) -> None:
+        """Seeds what follows, the model's creation: Keras draws an initializer's seed when the layer is made."""
+        if self.seed is not None:
+            keras.utils.set_random_seed(self.seed)
+
+    def _build(self, features: fc.FeatureLayer) -> None:
+        """Builds the model over `features`, keeps its `(preprocessor, core)` and compiles the core to train."""
+        if self.seed is not None:
+            # The head was made before the seed applied (by the caller, or in __init__): remade from its config,
+            # its projection's initial weights come from the seed too.
+            self.head = type(self.head).from_config(self.head.get_config())
+        self.model = BUILDERS[self.model_name](features, self.head, **self.model_params)
+        self._preprocessor, self._core = split(self.model)
+        compiling.compile_core(
+            self._core,
+            self.head,
+            features.columns,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            steps_per_execution=self.steps_per_execution,
+            jit_compile=self.jit_compile,
+        )
+
+    def _restore(self) -> None:
+        """Rebuilds the model a `model_dir` holds, with its saved feature state (not a new adapt: a resumed run must
+        see exactly the same preprocessing) and its trained weights, if any."""
+        if not self.model_dir:
+            return
+        definition = self._definition()  # now: a definition the model_dir cannot record fails here, not in train
+        saved = model_dirs.read(self.model_dir)
+        if saved is None:
+            return
+        saved.check_definition(type(self).__name__, definition)
+        self._seed()
+        self._build(saved.feature_layer())
+        if saved.trained:
+            self._core.optimizer.build(self._core.trainable_variables)  # so its saved slots (Adam's moments) load
+            saved.load_weights(self.model)
+            self.trained = True
+
+    def _build_from(self, source) -> None:
+        """A first `train`: adapts the columns to `source` (one pass), builds the model and writes its definition
+        (before the first epoch, so a killed run is resumed with the same model, or refused)."""
+        self._seed()
+        features = fc.FeatureLayer(self.columns)
+        if features.needs_adapt:
+            features.adapt(source if isinstance(source, tf.data.Dataset) else source[0])
+        self._build(features)
+        if self.model_dir:
+            model_dirs.write_definition(self.model_dir, self._definition(), self._preprocessor.state)
+
+    def _require_trained(self, where: str) -> None:
+        if not self.trained:
+            raise ValueError(
+                f"{type(self).__name__}.{where}: the model has not been trained. Call `train` first, or pass the "
+                "`model_dir` of a trained model."
+            )
+
+    # -- API ---------------------------------------------------------------------------------------------
+
+    def train(
+        self,
+        data,
+        *,
+        epochs: int = 1,
+        steps: int | None = None,
+        batch_size: int = 512,
+        validation_data=None,
+        early_stopping_patience: int | str | None = "auto",
+        callbacks=(),
+        verbose="auto",
+    ):
+        """Trains; on a first call adapts the feature columns to `data` (one pass) and builds the model.
+
+        Args:
+            data: CSV path(s) or glob, a DataFrame, a dict of arrays, a `tf.data.Dataset` of
+                `(raw features, label)` batches, or an `input_fn` returning one. Files, DataFrames and arrays
+                trained on for more than one pass are preprocessed once and kept in memory, up to
+                `tfkit.data.CACHE_MAX_BYTES` (1 GiB); a dataset is preprocessed as it streams.
+            epochs: passes over `data`.
+            steps: train this many batches instead (the data repeats), like `tf.estimator`'s `steps`.
+            validation_data: evaluated after each epoch (same forms as `data`).
+            early_stopping_patience: stop after this many epochs without a better validation loss, and keep
+                the best weights (needs `validation_data`). `"auto"`: 3 epochs when there is `validation_data`;
+                `None`: never stop early.
+            callbacks: more Keras callbacks.
+
+        Returns:
+            self, so calls chain.
+        """
+        where = f"{type(self).__name__}.train"
+        source = self._inputs.check_labels(self._inputs.read(data, where), where)
+        validation = None
+        if validation_data is not None:
+            validation = self._inputs.read(validation_data, f"{where}(validation_data)")
+        patience = _early_stopping_patience(where, early_stopping_patience, validation)
+        if self.model is None:
+            self._build_from(source)
+        resuming = self.trained or (self.model_dir and os.path.exists(self._path(model_dirs.BACKUP_DIR)))
+        if self.warm_start_from is not None and not resuming:
+            warm_start_source, pattern = self.warm_start_from
+            warm_start(self.model, warm_start_source, variables=pattern)
+        passes = epochs if steps is None or rows(source) is None else steps * batch_size / rows(source)
+        train_ds = self._inputs.batches(
+            source, self._preprocessor, batch_size, shuffle=True, seed=self.seed, passes=passes
+        )
+        if steps is not None:
+            # A finite dataset, not `steps_per_epoch`: Keras would run whole `steps_per_execution` blocks past it.
+            train_ds, epochs = train_ds.repeat().take(steps), 1
+        if validation is not None:
+            validation = self._inputs.batches(validation, self._preprocessor, batch_size, shuffle=False, passes=epochs)
+        history = self._core.fit(
+            train_ds,
+            epochs=epochs,
+            validation_data=validation,
+            callbacks=[*callbacks, *self._callbacks(patience)],
+            shuffle=False,  # the input pipeline shuffles whole batches itself
+            verbose=verbose,
+        )
+        self.history = history.history
+        self.trained = True
+        if self.model_dir:
+            model_dirs.write_weights(self.model_dir, self.model)
+        return self
+
+    def _callbacks(self, early_stopping_patience) -> list:
+        """Checkpoints and TensorBoard logs in `model_dir`, and early stopping, as asked."""
+        callbacks = []
+        if self.model_dir:
+            callbacks += [
+                keras.callbacks.BackupAndRestore(
+                    self._path(model_dirs.BACKUP_DIR), save_freq=self.save_checkpoints_steps or "epoch"
+                ),
+                keras.callbacks.TensorBoard(self._path(model_dirs.LOGS_DIR), write_graph=False),
+            ]
+        if early_stopping_patience is not None:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=early_stopping_patience, restore_best_weights=True, verbose=1
+                )
+            )
+        return callbacks
+
+    def evaluate(self, data, *, batch_size: int = 512, name: str = "eval") -> dict:
+        """Metrics over all of `data`, under `tf.estimator`'s names, and a report a person can read.
+
+        Returns `loss` and `average_loss` (the mean loss per example), the head's metrics (a binary classifier's
+        `accuracy`, `precision`, `recall`, `auc`, `auc_precision_recall`; a regressor's `rmse` and `mae`) and, for
+        binary classifiers and regressors, `prediction/mean` and `label/mean`. With a `model_dir`, writes
+        `eval/metrics.json`, `eval/report.json` (`tfkit.evaluation`'s report: confusion matrix, calibration,
+        residual quantiles...) and its PNG plots to `model_dir/eval/`. The report and plots leave out example
+        weights.
+        """
+        self._require_trained("evaluate")
+        source = self._inputs.read(data, f"{type(self).__name__}.evaluate")
+        # Three passes (metrics, labels, predictions): arrays are preprocessed once and replayed from memory.
+        dataset = self._inputs.batches(source, self._preprocessor, batch_size, shuffle=False, passes=3)
+        results = self._core.evaluate(dataset, return_dict=True, verbose=0)
+        metrics = {key: float(value) for key, value in results.items()}
+        metrics["average_loss"] = metrics["loss"]
+        labels = np.concatenate([np.asarray(batch[1]) for batch in dataset.map(lambda x, y, *w: (x, y))])
+        logits = self._core.predict(dataset.map(lambda x, *rest: x), verbose=0)
+        values, plots = report(self.head, labels, logits)
+        metrics.update({key: values[key] for key in ("prediction/mean", "label/mean") if key in values})
+        if self.model_dir:
+            folder = self._path(model_dirs.EVAL_DIR)
+            write_json(os.path.join(folder, "metrics.json"), {"name": name, "metrics": metrics})
+            write_json(os.path.join(folder, "report.json"), {"name": name, "report": values})
+            if plots is not None:
+                plots(folder)
+        return metrics
+
+    def predict_batch(self, data, *, batch_size: int = 512) -> dict:
+        """The head's predictions for all of `data`, as arrays: `{"predictions": [n]}` for a regressor."""
+        self._require_trained("predict")
+        source = self._inputs.read(data, f"{type(self).__name__}.predict", need_label=False)
+        logits = self._core.predict(
+            self._inputs.batches(source, self._preprocessor, batch_size, shuffle=False), verbose=0
+        )
+        return {key: keras.ops.convert_to_numpy(value) for key, value in self.head.predictions(logits).items()}
+
+    def predict(self, data, *, batch_size: int = 512):
+        """Yields one dict of predictions per example, as `tf.estimator.Estimator.predict` did."""
+        outputs = self.predict_batch(data, batch_size=batch_size)
+        for i in range(len(next(iter(outputs.values())))):
+            yield {key: value[i] for key, value in outputs.items()}
+
+    def export_saved_model(self, export_dir_base: str, *, version: int | None = None) -> str:
+        """Exports for serving (see `tfkit.export.export_saved_model`) and returns the version's path."""
+        self._require_trained("export_saved_model")
+        return export_saved_model(self.model, export_dir_base, version=version)
+
+
+def _early_stopping_patience(where: str, patience, validation) -> int | None:
+    """The epochs of patience `train` gives early stopping; None for none."""
+    if patience == "auto":
+        return None if validation is None else DEFAULT_EARLY_STOPPING_PATIENCE
+    if patience is not None and not is_count(patience, minimum=0):
+        raise ValueError(
+            f"{where}: `early_stopping_patience` must be a number of epochs (>= 0), 'auto' or None. "
+            f"Received: early_stopping_patience={patience!r}."
+        )
+    if patience is not None and validation is None:
+        raise ValueError(f"{where}: `early_stopping_patience` needs `validation_data` to watch.")
+    return patience

@@ -1,0 +1,141 @@
+"""Raw data to what an Estimator trains on: checked arrays, then preprocessed `tf.data` batches.
+
+`Inputs.read` takes CSV paths, DataFrames, dicts of arrays, `tf.data` datasets and input_fns; arrays are checked
+against the columns (and the labels against the head) before anything runs or is written. `Inputs.batches` maps
+the feature layer's preprocessing (and the head's label preparation) over the batches in `tf.data`, parallel and
+prefetched, so the model step never waits for them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pandas as pd
+import tensorflow as tf
+
+from feature_columns.integration import RawFeature, padding_value, to_feature_arrays
+from tfkit import data as tfdata
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """How an Estimator reads data: its feature `columns`, its `head` (label dtype, shape, weights), its `label`.
+
+    >>> import pandas as pd
+    >>> from feature_columns import NumericColumn
+    >>> from tfkit.heads import RegressionHead
+    >>> inputs = Inputs((NumericColumn("x"),), RegressionHead(), "y")
+    >>> features, labels = inputs.read(pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}), "example")
+    >>> labels.tolist()
+    [3.0, 4.0]
+    """
+
+    columns: tuple
+    head: object
+    label: str
+
+    def read(self, data, where: str, *, need_label: bool = True):
+        """A `tf.data.Dataset` as given (an input_fn is called for it), or checked `(features, labels)` arrays.
+
+        Without `need_label`, labels are None. With them come the head's `weight_column` weights, among the
+        features (`batches` passes them to Keras as sample weights).
+        """
+        if callable(data) and not isinstance(data, tf.data.Dataset):
+            data = data()
+        if isinstance(data, tf.data.Dataset):
+            return data
+        weight_column = self.head.weight_column if need_label else None
+        if isinstance(data, (str, os.PathLike, tfdata.CsvFiles)) or (
+            isinstance(data, (list, tuple)) and data and isinstance(data[0], str)
+        ):
+            return tfdata.read_csv(
+                data,
+                self.columns,
+                label=self.label if need_label else None,
+                label_dtype=self.head.label_dtype,
+                label_shape=self.head.label_shape,
+                weight_column=weight_column,
+            )
+        if isinstance(data, (pd.DataFrame, dict)):
+            features = to_feature_arrays(data, tfdata.weighted_specs(self.columns, weight_column), source=where)
+            if weight_column:
+                features = tfdata.check_weights(features, weight_column, source=where)
+            if not need_label:
+                return features, None
+            if self.label not in data:
+                raise ValueError(
+                    f"{where}: the label column {self.label!r} is missing. Received columns: {sorted(data.keys())}."
+                )
+            spec = RawFeature(self.label, self.head.label_dtype, shape=self.head.label_shape)
+            return features, to_feature_arrays(data, {self.label: spec}, source=where)[self.label]
+        raise TypeError(
+            f"{where}: `data` must be CSV path(s), a pandas DataFrame, a dict of arrays, a tf.data.Dataset of "
+            f"(features, label) batches, or an input_fn returning one. Received: {type(data).__name__}."
+        )
+
+    def check_labels(self, source, where: str):
+        """`source` (from `read`), once it is known to hold labels the head accepts.
+
+        Labels in arrays are checked here, eagerly, so that e.g. `n_classes` too small for the data or a label
+        missing from `label_vocabulary` is a clear `ValueError` before anything is written; a dataset's labels
+        are checked as the pipeline runs.
+        """
+        if isinstance(source, tf.data.Dataset):
+            if not isinstance(source.element_spec, tuple):
+                raise ValueError(
+                    f"{where}: `data` must yield `(features, label)` pairs to train on. Received: a dataset of "
+                    f"{type(source.element_spec).__name__} elements. Add the label, e.g. `dataset.map(lambda x: "
+                    f"(x, x.pop({self.label!r})))`."
+                )
+            return source
+        try:
+            self.head.prepare_labels(self._listed(source[1]))
+        except ValueError as error:
+            raise ValueError(
+                f"{where}: the labels in column {self.label!r} do not fit the head. {error} Check `n_classes` "
+                "(or `label_vocabulary`) against the data."
+            ) from None
+        return source
+
+    def batches(self, source, preprocessor, batch_size: int, *, shuffle: bool, seed=None, passes: float = 1):
+        """`source` (from `read`) as preprocessed batches: `(features, labels[, weights])`, or features alone.
+
+        Arrays are shuffled and batched whole (see `tfkit.data.preprocessed_batches`); while training (`shuffle`),
+        the last partial batch of each epoch is left out, so that every step has one shape (one XLA compilation).
+        Arrays read more than once (`passes`) are preprocessed once and kept in memory up to
+        `tfkit.data.CACHE_MAX_BYTES` (see `tfkit.data.cached_batches`).
+        """
+        if isinstance(source, tf.data.Dataset):
+            labelled = isinstance(source.element_spec, tuple)
+            prepare = (lambda *example: self._prepare(preprocessor, *example)) if labelled else preprocessor
+            return source.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        features, labels = source
+        if labels is None:
+            prepare = preprocessor
+        else:
+
+            def prepare(features, labels, *weights):
+                return self._prepare(preprocessor, features, self._listed(labels), *weights)
+
+        options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_remainder": shuffle}
+        cached = tfdata.cached_batches(features, labels, prepare, **options) if passes > 1 else None
+        return cached if cached is not None else tfdata.preprocessed_batches(features, labels, prepare, **options)
+
+    def _prepare(self, preprocessor, features, labels, *weights):
+        """Preprocessed features, the head's loss-ready labels (label vocabularies are looked up here, not in the
+        model step) and, when the head has a `weight_column`, that feature as Keras sample weights."""
+        if self.head.weight_column:
+            weights = (features[self.head.weight_column],)
+        return (preprocessor(features), self.head.prepare_labels(labels), *weights)
+
+    def _listed(self, labels):
+        """Labels read from arrays as the head takes them: a padded list per example becomes a `tf.RaggedTensor`."""
+        if self.head.label_shape != (None,):
+            return labels
+        return tf.RaggedTensor.from_tensor(labels, padding=padding_value(self.head.label_dtype))
+
+
+def rows(source) -> int | None:
+    """The number of examples in arrays from `Inputs.read`; None for a dataset (not known before it runs)."""
+    return None if isinstance(source, tf.data.Dataset) else len(source[1])

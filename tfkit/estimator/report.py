@@ -1,0 +1,36 @@
+"""What `Estimator.evaluate` writes beside its metrics: `tfkit.evaluation`'s report and plots for the head's kind."""
+
+from __future__ import annotations
+
+import keras
+
+from tfkit import evaluation
+from tfkit import heads as tfheads
+
+
+def report(head, labels, logits) -> tuple:
+    """`(report, write_plots or None)` for this head's kind of output; `({}, None)` for a kind without one.
+
+    `write_plots(folder)` writes the PNG plots: ROC, precision-recall and calibration for a binary classifier,
+    residuals for a one-value regressor, the confusion matrix for a multi-class classifier.
+
+    >>> import numpy as np
+    >>> from tfkit.heads import RegressionHead
+    >>> values, plots = report(RegressionHead(), np.array([[1.0], [3.0]]), np.array([[1.0], [2.0]]))
+    >>> round(values["rmse"], 4)  # sqrt((0 ** 2 + 1 ** 2) / 2)
+    0.7071
+    """
+    outputs = {key: keras.ops.convert_to_numpy(value) for key, value in head.predictions(logits).items()}
+    if isinstance(head, tfheads.BinaryHead):
+        positive = outputs["probabilities"][:, 1]
+        values = evaluation.binary_report(labels, positive, threshold=head.threshold)
+        return values, lambda folder: evaluation.write_binary_plots(labels, positive, folder)
+    if isinstance(head, tfheads.RegressionHead) and head.units == 1:
+        predictions = outputs["predictions"]
+        values = evaluation.regression_report(labels, predictions)
+        return values, lambda folder: evaluation.write_regression_plots(labels, predictions, folder)
+    if "class_ids" in outputs and labels.ndim <= 2 and labels.size == len(outputs["class_ids"]):
+        values = evaluation.multiclass_report(labels, outputs["class_ids"], head.units)
+        names = getattr(head, "label_vocabulary", None)
+        return values, lambda folder: evaluation.write_confusion_matrix_plot(values["confusion_matrix"], folder, names)
+    return {}, None
