@@ -5,6 +5,10 @@ A family module (`numeric`, `categorical`, `crossed`, `weighted`, `text`, `embed
 dataclass specs with `@column_spec` and overrides these methods, so a new column type is one module: nothing else
 switches on a column's type. Specs stay config: methods may build ops and layers when called, never keep them.
 
+This module is public for that purpose: a column type of your own subclasses `DenseColumn` or
+`CategoricalColumn` under `@column_spec` (see `tests/feature_columns/test_extension.py`); `__all__` lists what
+it may use.
+
 >>> from feature_columns import NumericColumn
 >>> config = serialize(NumericColumn("x", normalization="log"))
 >>> config["class_name"], from_config(config) == NumericColumn("x", normalization="log")
@@ -18,6 +22,8 @@ from typing import Any, NamedTuple
 
 import keras
 from keras import ops
+
+__all__ = ["CategoricalColumn", "Column", "DenseColumn", "PretrainedSource", "Read", "column_spec", "describe"]
 
 PACKAGE = "feature_columns"
 

@@ -1,6 +1,7 @@
 """The public API is explicit: each package's `__all__` is snapshotted here, so changes are deliberate."""
 
 import feature_columns
+import feature_columns.base
 import tfkit
 import tfkit.estimator
 import tfkit.heads
@@ -8,6 +9,15 @@ import tfkit.layers
 import tfkit.models
 
 SNAPSHOT = {
+    feature_columns.base: [
+        "CategoricalColumn",
+        "Column",
+        "DenseColumn",
+        "PretrainedSource",
+        "Read",
+        "column_spec",
+        "describe",
+    ],
     feature_columns: [
         "BucketizedColumn",
         "CrossedColumn",
