@@ -23,7 +23,16 @@ from typing import Any, NamedTuple
 import keras
 from keras import ops
 
-__all__ = ["CategoricalColumn", "Column", "DenseColumn", "PretrainedSource", "Read", "column_spec", "describe"]
+__all__ = [
+    "CategoricalColumn",
+    "Column",
+    "DenseColumn",
+    "OverOneCategorical",
+    "PretrainedSource",
+    "Read",
+    "column_spec",
+    "describe",
+]
 
 PACKAGE = "feature_columns"
 
@@ -183,6 +192,25 @@ class DenseColumn(Column):
     def encode_ids(self, tables: dict, ids, weights):
         """Floats for `[batch, n]` ids with their weights, 0 where an example has no id (its id is then 0)."""
         raise NotImplementedError(f"{type(self).__name__} reads no ids.")
+
+
+class OverOneCategorical(DenseColumn):
+    """A dense column over the ids of one `categorical_column` (embedding and indicator columns): it reads what
+    that column reads, learns what it learns, and has one id slot, under its own name."""
+
+    @property
+    def input_keys(self) -> tuple:
+        return self.categorical_column.input_keys
+
+    @property
+    def needs_adapt(self) -> bool:
+        return self.categorical_column.needs_adapt
+
+    def children(self) -> tuple:
+        return (self.categorical_column,)
+
+    def id_slots(self) -> tuple:
+        return ((self.name, self.categorical_column),)
 
 
 class CategoricalColumn(Column):

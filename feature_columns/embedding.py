@@ -13,7 +13,7 @@ from typing import Any
 
 from keras import ops
 
-from feature_columns.base import DenseColumn, PretrainedSource, check_categorical, column_spec
+from feature_columns.base import DenseColumn, OverOneCategorical, PretrainedSource, check_categorical, column_spec
 from feature_columns.validation import (
     as_tuple,
     check_bool,
@@ -127,7 +127,7 @@ class _TableLookup(DenseColumn):
 
 
 @column_spec
-class EmbeddingColumn(_TableLookup):
+class EmbeddingColumn(_TableLookup, OverOneCategorical):
     """A dense, trainable embedding of a categorical column.
 
     `dimension=None` uses `embedding_dim(num_buckets)`, the fourth-root rule. The default initializer is a
@@ -165,14 +165,6 @@ class EmbeddingColumn(_TableLookup):
         freeze(self, name=self.name or f"{self.categorical_column.name}_embedding")
 
     @property
-    def input_keys(self) -> tuple:
-        return self.categorical_column.input_keys
-
-    @property
-    def needs_adapt(self) -> bool:
-        return self.categorical_column.needs_adapt
-
-    @property
     def resolved_dimension(self) -> int:
         return self.dimension or embedding_dim(self.categorical_column.num_buckets)
 
@@ -180,12 +172,6 @@ class EmbeddingColumn(_TableLookup):
     def output_dim(self) -> int:
         width = self.categorical_column.id_width if self.combiner is None else 1
         return self.resolved_dimension * width
-
-    def children(self) -> tuple:
-        return (self.categorical_column,)
-
-    def id_slots(self) -> tuple:
-        return ((self.name, self.categorical_column),)
 
     @property
     def table_owner(self):
@@ -297,7 +283,7 @@ class SharedEmbeddingColumns(_TableLookup):
 
 
 @column_spec
-class SharedEmbeddingColumn(_TableLookup):
+class SharedEmbeddingColumn(_TableLookup, OverOneCategorical):
     """One categorical column's embedding, looked up in the table of a `SharedEmbeddingColumns`.
 
     `SharedEmbeddingColumns.split()` makes them, one per categorical column, as
@@ -341,14 +327,6 @@ class SharedEmbeddingColumn(_TableLookup):
         return self.shared.categorical_columns[self.index]
 
     @property
-    def input_keys(self) -> tuple:
-        return self.categorical_column.input_keys
-
-    @property
-    def needs_adapt(self) -> bool:
-        return self.categorical_column.needs_adapt
-
-    @property
     def combiner(self) -> str | None:
         return self.shared.combiner
 
@@ -364,12 +342,6 @@ class SharedEmbeddingColumn(_TableLookup):
     def output_dim(self) -> int:
         width = self.categorical_column.id_width if self.combiner is None else 1
         return self.resolved_dimension * width
-
-    def children(self) -> tuple:
-        return (self.categorical_column,)
-
-    def id_slots(self) -> tuple:
-        return ((self.name, self.categorical_column),)
 
     @property
     def table_owner(self):

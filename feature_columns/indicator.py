@@ -11,7 +11,7 @@ from typing import Any
 
 from keras import ops
 
-from feature_columns.base import DenseColumn, check_categorical, column_spec
+from feature_columns.base import OverOneCategorical, check_categorical, column_spec
 from feature_columns.validation import freeze
 
 
@@ -31,7 +31,7 @@ def _counts(ids, weights, width: int):
 
 
 @column_spec
-class IndicatorColumn(DenseColumn):
+class IndicatorColumn(OverOneCategorical):
     """One-hot encoding of a categorical column: `num_buckets` floats per example.
 
     Several ids per example give a multi-hot vector that counts repeated ids (weights sum instead, for a
@@ -47,22 +47,8 @@ class IndicatorColumn(DenseColumn):
         freeze(self, name=self.name or f"{self.categorical_column.name}_indicator")
 
     @property
-    def input_keys(self) -> tuple:
-        return self.categorical_column.input_keys
-
-    @property
-    def needs_adapt(self) -> bool:
-        return self.categorical_column.needs_adapt
-
-    @property
     def output_dim(self) -> int:
         return self.categorical_column.num_buckets
-
-    def children(self) -> tuple:
-        return (self.categorical_column,)
-
-    def id_slots(self) -> tuple:
-        return ((self.name, self.categorical_column),)
 
     def encode_single(self, tables: dict, ids):
         return ops.one_hot(ids, self.output_dim)

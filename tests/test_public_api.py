@@ -13,6 +13,7 @@ SNAPSHOT = {
         "CategoricalColumn",
         "Column",
         "DenseColumn",
+        "OverOneCategorical",
         "PretrainedSource",
         "Read",
         "column_spec",
