@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,3 +110,21 @@ def test_wide_and_deep_with_a_pretrained_matrix_restores_after_the_file_is_delet
     restored = regressor()
     assert restored.trained
     np.testing.assert_allclose(restored.predict_batch(frame)["predictions"], expected, rtol=1e-6)
+
+
+@keras.saving.register_keras_serializable(package="test_resume")
+class _OwnRegressionHead(tfkit.RegressionHead):
+    """A user's own head, registered with Keras under its own package."""
+
+
+def test_a_model_dir_rebuilds_a_head_registered_under_its_own_package(tmp_path):
+    frame = pd.DataFrame({"x": np.linspace(-1.0, 1.0, 64), "y": np.linspace(-2.0, 2.0, 64)})
+    options = {"label": "y", "model_dir": str(tmp_path), "model_params": {"hidden_units": [4]}, "seed": 0}
+    trained = tfkit.Estimator([fc.NumericColumn("x")], _OwnRegressionHead(), **options).train(frame, verbose=0)
+    with open(tmp_path / "estimator.json") as file:
+        assert json.load(file)["definition"]["head"]["class_name"] == "test_resume>_OwnRegressionHead"
+    restored = tfkit.Estimator([fc.NumericColumn("x")], _OwnRegressionHead(), **options)
+    assert restored.trained and type(restored.head) is _OwnRegressionHead
+    np.testing.assert_allclose(
+        restored.predict_batch(frame)["predictions"], trained.predict_batch(frame)["predictions"], rtol=1e-6
+    )

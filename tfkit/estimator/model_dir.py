@@ -51,11 +51,15 @@ def check_path(where: str, model_dir) -> str | None:
 
 
 def head_config(head) -> dict:
-    """The head's `{"class_name", "config"}`, as `tfkit.heads.get` takes it, without Keras's layer bookkeeping."""
+    """The head's `{"class_name", "config"}`, as `tfkit.heads.get` takes it, without Keras's layer bookkeeping.
+
+    A tfkit head is named by its class, a head of your own by the name it is registered under with Keras
+    (`"package>Name"`), so that a model_dir rebuilds either.
+    """
     config = head.get_config()
     config.pop("dtype", None)
     config.pop("trainable", None)
-    return {"class_name": type(head).__name__, "config": config}
+    return {"class_name": keras.saving.get_registered_name(type(head)).removeprefix("tfkit>"), "config": config}
 
 
 def definition(where: str, columns, head, model: str, model_params: dict, label: str) -> dict:
