@@ -13,7 +13,7 @@ its columns. Everything else in the package is private and may change.
 
 from feature_columns.encoding import EmbeddingTable, embedding_tables
 from feature_columns.inputs import to_feature_arrays, to_tensors
-from feature_columns.keras_internals import walk_layers
+from feature_columns.keras_internals import adam_slots, walk_layers
 from feature_columns.remap import remap_rows
 from feature_columns.saved_model_record import embedding_column_of, saved_model_keys, write_saved_model_record
 from feature_columns.specs import RawFeature, check_columns, id_slots, is_dense, preprocessed_spec, raw_features
@@ -23,6 +23,7 @@ from feature_columns.vocabulary import padding_value
 __all__ = [
     "EmbeddingTable",
     "RawFeature",
+    "adam_slots",
     "check_columns",
     "embedding_column_of",
     "embedding_tables",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from feature_columns.integration import adam_slots
+
 __all__ = ["NAMES", "LazyAdam"]
 
 
@@ -56,8 +58,7 @@ class LazyAdam(keras.optimizers.Adam):
         beta_2_power = tf.pow(tf.cast(self.beta_2, dtype), local_step)
         alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
 
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index], self._velocities[index]
+        m, v, v_hat = adam_slots(self, variable)
         m_rows = tf.gather(m.value, rows)
         m_rows = m_rows + (grad - m_rows) * (1 - self.beta_1)
         v_rows = tf.gather(v.value, rows)
@@ -65,7 +66,6 @@ class LazyAdam(keras.optimizers.Adam):
         self.assign(m, tf.IndexedSlices(m_rows, rows))
         self.assign(v, tf.IndexedSlices(v_rows, rows))
         if self.amsgrad:
-            v_hat = self._velocity_hats[index]
             v_rows = tf.maximum(tf.gather(v_hat.value, rows), v_rows)
             self.assign(v_hat, tf.IndexedSlices(v_rows, rows))
         self.assign_sub(variable, tf.IndexedSlices(m_rows * alpha / (tf.sqrt(v_rows) + self.epsilon), rows))

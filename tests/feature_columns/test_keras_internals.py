@@ -1,8 +1,9 @@
 """The private Keras API feature_columns.keras_internals wraps: this fails loudly when a Keras release changes it."""
 
 import keras
+import numpy as np
 
-from feature_columns.integration import walk_layers
+from feature_columns.integration import adam_slots, walk_layers
 
 
 class _Holder(keras.layers.Layer):
@@ -24,3 +25,17 @@ def test_walk_layers_reaches_layers_in_nested_models_and_inside_custom_layers():
     assert names[0] == "outer"  # the layer itself first
     assert {"inner", "holder", "table", "flat"} <= set(names)
     assert len(names) == len(set(names))  # each layer once
+
+
+def test_adam_slots_are_the_moments_adam_updates():
+    table = keras.Variable([[1.0], [1.0]])
+    adam = keras.optimizers.Adam(learning_rate=0.1, amsgrad=True)
+    adam.apply([keras.ops.convert_to_tensor([[2.0], [0.0]])], [table])
+    m, v, v_hat = adam_slots(adam, table)
+    # One step from zero: m = (1 - beta_1) g = 0.1 * 2 = 0.2, v = (1 - beta_2) g^2 = 0.001 * 4 = 0.004.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(m)[:, 0], [0.2, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(v)[:, 0], [0.004, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(v_hat)[:, 0], [0.004, 0.0], rtol=1e-5)
+    plain = keras.optimizers.Adam()
+    plain.build([table])
+    assert adam_slots(plain, table)[2] is None  # no amsgrad: no max second moment
