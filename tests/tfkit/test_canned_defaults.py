@@ -19,7 +19,7 @@ FRAME = pd.DataFrame(
 )
 
 # Each canned estimator, built with its defaults, and the optimizer class and rate tf.estimator gave it
-# (tfkit/canned.py cites the constants of tensorflow/estimator's canned/*.py).
+# (tfkit/canned/*.py cite the constants of tensorflow/estimator's canned/*.py).
 DEFAULTS = {
     # DNN: 'Adagrad', made without a rate, so at Keras's default for Adagrad, 0.001.
     "DNNClassifier": (lambda **kw: tfkit.DNNClassifier([4], [X], **kw), [("Adagrad", 0.001)]),

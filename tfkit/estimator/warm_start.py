@@ -89,7 +89,7 @@ def _from_model_dir(saved: model_dir.Saved) -> _Source:
     label = f"the model_dir {saved.path!r}"
     if not saved.trained:
         raise ValueError(
-            f"tfkit.warm_start: `source` must hold a trained model. Received: {label}, which has no "
+            f"tfkit.estimator.warm_start: `source` must hold a trained model. Received: {label}, which has no "
             f"{model_dir.WEIGHTS_FILE} yet. Train that Estimator first."
         )
     return _from_model(label, model_dir.rebuild(saved))
@@ -117,7 +117,7 @@ def _read(source) -> _Source:
     if versions(path):
         return _from_saved_model(latest_version(path))
     raise ValueError(
-        f"tfkit.warm_start: `source` must be an Estimator model_dir (holding {model_dir.DEFINITION_FILE}), a "
+        f"tfkit.estimator.warm_start: `source` must be an Estimator model_dir (holding {model_dir.DEFINITION_FILE}), a "
         f"SavedModel (a version folder, or an export base folder) or a .keras file. Received: source={path!r}."
     )
 
@@ -134,8 +134,8 @@ def _targets(model: keras.Model) -> dict:
     for variable in model.weights:
         if id(variable) not in preprocessing and targets.setdefault(variable.path, variable) is not variable:
             raise ValueError(
-                f"tfkit.warm_start: two variables of model {model.name!r} share the path {variable.path!r}, so they "
-                "cannot be told apart. Give their layers distinct names."
+                f"tfkit.estimator.warm_start: two variables of model {model.name!r} share the path "
+                f"{variable.path!r}, so they cannot be told apart. Give their layers distinct names."
             )
     return targets
 
@@ -187,7 +187,7 @@ def warm_start(model: keras.Model, source, *, variables: str | None = None) -> l
     >>> warm_start(dnn(columns, RegressionHead(), hidden_units=[4]), path, variables="embedding")
     ['day_embedding/embeddings']
     """
-    where = "tfkit.warm_start"
+    where = "tfkit.estimator.warm_start"
     pattern = _pattern(where, variables)
     if not isinstance(model, keras.Model):
         raise TypeError(
