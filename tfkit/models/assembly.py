@@ -18,8 +18,7 @@ from __future__ import annotations
 import keras
 
 from feature_columns import FeatureLayer, FeaturePreprocessor
-from feature_columns.integration import is_number
-from tfkit.models.head_model import HeadModel
+from tfkit.models.head_model import HeadModel, check_gradient_clip_norm
 
 
 def as_feature_layer(where: str, features) -> FeatureLayer:
@@ -53,11 +52,7 @@ def check_activation(where: str, activation) -> None:
 
 def check_common(where: str, *, gradient_clip_norm=None, sequential=False, name="model") -> None:
     """Checks the arguments every builder takes: `gradient_clip_norm`, `sequential` and `name`."""
-    if gradient_clip_norm is not None and (not is_number(gradient_clip_norm) or gradient_clip_norm <= 0):
-        raise ValueError(
-            f"{where}: `gradient_clip_norm` must be a positive number or None. "
-            f"Received: gradient_clip_norm={gradient_clip_norm!r}."
-        )
+    check_gradient_clip_norm(where, gradient_clip_norm)
     if not isinstance(sequential, bool):
         raise ValueError(
             f"{where}: `sequential` must be True or False. Received: sequential={sequential!r} "

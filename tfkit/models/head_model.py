@@ -16,6 +16,15 @@ from feature_columns.integration import is_number
 from tfkit.heads import Head
 
 
+def check_gradient_clip_norm(where: str, gradient_clip_norm) -> None:
+    """Raises unless `gradient_clip_norm` is a positive number or None."""
+    if gradient_clip_norm is not None and (not is_number(gradient_clip_norm) or gradient_clip_norm <= 0):
+        raise ValueError(
+            f"{where}: `gradient_clip_norm` must be a positive number or None. "
+            f"Received: gradient_clip_norm={gradient_clip_norm!r}."
+        )
+
+
 @keras.saving.register_keras_serializable(package="tfkit")
 class HeadModel(keras.Model):
     """`head(body(inputs))` as a Keras model whose loss and metrics come from the head.
@@ -48,11 +57,7 @@ class HeadModel(keras.Model):
         super().__init__(**kwargs)
         if not isinstance(head, Head):
             raise TypeError(f"HeadModel: `head` must be a tfkit head. Received: head of type {type(head).__name__}.")
-        if gradient_clip_norm is not None and (not is_number(gradient_clip_norm) or gradient_clip_norm <= 0):
-            raise ValueError(
-                "HeadModel: `gradient_clip_norm` must be a positive number or None. "
-                f"Received: gradient_clip_norm={gradient_clip_norm!r}."
-            )
+        check_gradient_clip_norm("HeadModel", gradient_clip_norm)
         self.body = body
         self.head = head
         self.gradient_clip_norm = gradient_clip_norm
