@@ -36,9 +36,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 import feature_columns as fc
-from tfkit.data import CsvFiles
-
-DEFAULT_DATA_DIR = os.path.join("..", "shared", "data")
+from tfkit.data import DEFAULT_DATA_DIR, CsvFiles
 
 COLUMN_TYPES = {
     "numeric": fc.NumericColumn,

@@ -2,6 +2,8 @@
 
 Rows are never fed one at a time: whole batches are gathered from in-memory columns by shuffled index
 blocks, which is what lets the input pipeline run many times faster than training (see bench/).
+
+IDX files (MNIST's format) are read by `read_idx`, and MNIST's train / validation / test splits by `load_mnist`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ import pandas as pd
 import tensorflow as tf
 
 from feature_columns.integration import RawFeature, is_count, raw_features, to_feature_arrays
+
+# Re-exported (the redundant aliases mark them as such): `tfkit.data.read_idx` is the public path.
+from tfkit.data.idx import DEFAULT_DATA_DIR as DEFAULT_DATA_DIR
+from tfkit.data.idx import MNIST_SPLITS as MNIST_SPLITS
+from tfkit.data.idx import load_mnist as load_mnist
+from tfkit.data.idx import read_idx as read_idx
 
 
 def resolve_paths(paths_or_glob) -> list:
