@@ -1,8 +1,8 @@
 """Declarative feature columns for Keras 3, compiled into preprocessing and embedding layers.
 
 `feature_columns.legacy` offers `tf.feature_column`'s function names for migrating code. Each column family
-lives in one module (`numeric`, `categorical`, `crossed`, `weighted`, `text`, `embedding`, `indicator`) with its
-behaviour; the rest of the package calls the methods declared in `base`.
+lives in one module (`numeric`, `categorical`, `crossed`, `weighted`, `text`, `image`, `embedding`, `indicator`)
+with its behaviour; the rest of the package calls the methods declared in `base`.
 
 >>> from feature_columns import BucketizedColumn, EmbeddingColumn, FeatureLayer, embedding_dim
 >>> embedding_dim(168)
@@ -22,6 +22,7 @@ from feature_columns.embedding import (
 )
 from feature_columns.encoding import FeatureEncoder
 from feature_columns.feature_layer import FeatureLayer
+from feature_columns.image import BinarizedColumn, ImageColumn
 from feature_columns.indicator import IndicatorColumn
 from feature_columns.numeric import BucketizedColumn, DistanceColumn, NumericColumn
 from feature_columns.parsing import make_parse_example_spec, parse_example
@@ -32,6 +33,7 @@ from feature_columns.text import TextColumn
 from feature_columns.weighted import WeightedCategoricalColumn
 
 __all__ = [
+    "BinarizedColumn",
     "BucketizedColumn",
     "CrossedColumn",
     "DistanceColumn",
@@ -41,6 +43,7 @@ __all__ = [
     "FeaturePreprocessor",
     "HashedColumn",
     "IdentityColumn",
+    "ImageColumn",
     "IndicatorColumn",
     "NumericColumn",
     "PretrainedCheckpoint",

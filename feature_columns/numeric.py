@@ -79,10 +79,12 @@ class _NumericValue(DenseColumn):
         return value
 
 
-def _numeric_feature(column, key: str, features, defaults: dict, memo: dict | None = None) -> tf.Tensor:
+def numeric_feature(column, key: str, features, defaults: dict, memo: dict | None = None) -> tf.Tensor:
+    """The raw feature `key` as float32, `[batch, ...]`: missing values (NaN) filled from `defaults`, or an error
+    naming `column` without one. `memo` keeps it for the other columns reading `key` (as `value`'s)."""
     if memo is not None:
         if key not in memo:
-            memo[key] = _numeric_feature(column, key, features, defaults)
+            memo[key] = numeric_feature(column, key, features, defaults)
         return memo[key]
     where = describe(column)
     value = raw_tensor(features, key, where, "number")
@@ -151,7 +153,7 @@ class NumericColumn(_NumericValue):
         return (Read(self.key, self.dtype, shape, numeric=True, default=self.default_value),)
 
     def _unclipped(self, features, defaults, memo):
-        value = _numeric_feature(self, self.key, features, defaults, memo)
+        value = numeric_feature(self, self.key, features, defaults, memo)
         return tf.reshape(value, [-1, self.output_dim]) if len(self.shape) > 1 else value
 
 
@@ -194,7 +196,7 @@ class DistanceColumn(_NumericValue):
         return tuple(Read(key, "float32", numeric=True) for key in self.keys)
 
     def _unclipped(self, features, defaults, memo):
-        x0, y0, x1, y1 = (_numeric_feature(self, k, features, defaults, memo) for k in self.keys)
+        x0, y0, x1, y1 = (numeric_feature(self, k, features, defaults, memo) for k in self.keys)
         return tf.sqrt(tf.square(x1 - x0) + tf.square(y1 - y0))
 
 

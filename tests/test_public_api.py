@@ -20,6 +20,7 @@ SNAPSHOT = {
         "describe",
     ],
     feature_columns: [
+        "BinarizedColumn",
         "BucketizedColumn",
         "CrossedColumn",
         "DistanceColumn",
@@ -29,6 +30,7 @@ SNAPSHOT = {
         "FeaturePreprocessor",
         "HashedColumn",
         "IdentityColumn",
+        "ImageColumn",
         "IndicatorColumn",
         "NumericColumn",
         "PretrainedCheckpoint",
