@@ -11,6 +11,10 @@ partial version that a server could load. Signatures (`saved_model_cli show --al
 - `regression` (heads with one `predictions` value per example) and `classification` (heads with
   `probabilities`): serialized `tf.Example`s as `inputs`, returning `outputs`, or `classes` and `scores`, as
   TF Serving's Regress and Classify APIs expect.
+- One more per entry of `column_signatures={signature name: dense column name}`: the raw features as
+  `serving_default` takes them, returning `{column name: the column's dense output, [batch, output_dim]}` —
+  e.g. an embedding column's vectors, for retrieval or nearest-neighbour search from the same export
+  (`{"signature_name": "embedding", "instances": [...]}` in a REST predict body).
 
 `assets.extra/` (TF Serving's place for extra files) holds `raw_features.json`, which describes the raw
 features and the defaults that stand in for missing values, for clients such as `Predictor` and `tfkit serve`,
@@ -33,13 +37,15 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from feature_columns import parse_example
+from feature_columns import FeatureEncoder, parse_example
 from feature_columns.integration import (
     RawFeature,
     is_count,
+    is_dense,
     raw_features,
     to_feature_arrays,
     to_tensors,
+    walk_layers,
     write_saved_model_record,
 )
 from tfkit.models import find_head, split
@@ -48,6 +54,8 @@ RAW_FEATURES_FILE = os.path.join("assets.extra", "raw_features.json")
 # TF Serving's signature contract: Classify and Regress read serialized tf.Examples from `inputs`.
 EXAMPLES_INPUT = "inputs"
 PREDICT_EXAMPLES_INPUT = "examples"
+# Every export may hold these (regression and classification depend on the head), so no column signature takes them.
+BUILT_IN_SIGNATURES = ("serving_default", "predict", "regression", "classification")
 
 
 def versions(export_dir_base: str) -> list:
@@ -92,8 +100,70 @@ def _one_value_per_example(tensor) -> bool:
     )
 
 
-def _archive(model: keras.Model) -> keras.export.ExportArchive:
-    """An `ExportArchive` with every signature the model's head supports."""
+def _nested(columns) -> dict:
+    """`{name: (column, names of the top-level columns built from it)}` for every column below the top level."""
+    found: dict = {}
+
+    def visit(column, top: str) -> None:
+        for child in column.children():
+            _, tops = found.setdefault(child.name, (child, []))
+            if top not in tops:
+                tops.append(top)
+            visit(child, top)
+
+    for column in columns:
+        visit(column, column.name)
+    return found
+
+
+def _column_signatures(model: keras.Model, column_signatures) -> tuple:
+    """`(encoder, {signature name: column name})` once `column_signatures` is known to name dense columns."""
+    where = "tfkit.export.export_saved_model"
+    if column_signatures is None:
+        return None, {}
+    if not isinstance(column_signatures, dict) or not all(
+        isinstance(key, str) and key and isinstance(value, str) for key, value in column_signatures.items()
+    ):
+        raise ValueError(
+            f"{where}: `column_signatures` must be a dict of signature name to dense column name, e.g. "
+            f'{{"embedding": "item_embedding"}}. Received: column_signatures={column_signatures!r}.'
+        )
+    clashes = sorted(set(column_signatures) & set(BUILT_IN_SIGNATURES))
+    if clashes:
+        raise ValueError(
+            f"{where}: `column_signatures` must not name a built-in signature {list(BUILT_IN_SIGNATURES)}. "
+            f"Received: column_signatures={column_signatures!r}. Rename {clashes}, e.g. to 'embedding'."
+        )
+    _, core = split(model)
+    encoders = [layer for layer in walk_layers(core) if isinstance(layer, FeatureEncoder)]
+    if len(encoders) != 1:
+        raise ValueError(
+            f"{where}: model {model.name!r} has {len(encoders)} feature encoders, not one. Build it with a tfkit "
+            "builder."
+        )
+    (encoder,) = encoders
+    dense = [column.name for column in encoder.columns]
+    nested = _nested(encoder.columns)
+    for name in column_signatures.values():
+        if name in dense:
+            continue
+        received = f"Received: column_signatures={column_signatures!r}"
+        if name in nested:
+            column, tops = nested[name]
+            kind = "gives ids, not dense values" if not is_dense(column) else "only feeds another column"
+            raise ValueError(
+                f"{where}: `column_signatures` must name dense columns the model encodes, {dense}. {received}: "
+                f"{name!r} ({type(column).__name__}) {kind}. Name the column built from it: {tops}."
+            )
+        raise ValueError(
+            f"{where}: `column_signatures` must name dense columns of the model, {dense}. {received}: the model "
+            f"has no column {name!r}. Use one of those names."
+        )
+    return encoder, dict(column_signatures)
+
+
+def _archive(model: keras.Model, encoder=None, column_signatures=None) -> keras.export.ExportArchive:
+    """An `ExportArchive` with every signature the model's head supports, and the checked `column_signatures`."""
     head = find_head(model)
     preprocessor, _ = split(model)
 
@@ -124,16 +194,36 @@ def _archive(model: keras.Model) -> keras.export.ExportArchive:
             lambda inputs: _classification_outputs(serve_examples(inputs), vocabulary),
             input_signature=examples(EXAMPLES_INPUT),
         )
+    for signature, name in (column_signatures or {}).items():
+        archive.add_endpoint(
+            signature, _column_output(preprocessor, encoder, name), input_signature=[_raw_signature(model)]
+        )
     return archive
 
 
-def export_saved_model(model_or_estimator, export_dir_base: str, *, version: int | None = None) -> str:
+def _column_output(preprocessor, encoder, name: str):
+    """The function of a column signature: raw features to `{name: that column's dense output}`."""
+
+    def column_output(features):
+        return {name: encoder(preprocessor(features), columns=[name])}
+
+    return column_output
+
+
+def export_saved_model(
+    model_or_estimator, export_dir_base: str, *, version: int | None = None, column_signatures: dict | None = None
+) -> str:
     """Writes `<export_dir_base>/<version>/` atomically and returns its path.
 
     Args:
         model_or_estimator: a trained `tfkit.Estimator` or a model made by a tfkit builder.
         export_dir_base: the folder holding the versions, e.g. `saved_models/taxifare`.
         version: the integer version; defaults to one more than the highest there (1 for a new folder).
+        column_signatures: `{signature name: dense column name}`, e.g. `{"embedding": "item_embedding"}`: each
+            adds a signature taking the raw features and returning `{column name: [batch, output_dim]}`, the
+            column's dense output (its embedding vectors, one-hot indicators or values) as the model encodes it.
+            Checked before anything is written: the name must be a top-level column of the model, and no
+            built-in signature (`serving_default`, `predict`, `regression`, `classification`).
 
     Example:
 
@@ -147,6 +237,11 @@ def export_saved_model(model_or_estimator, export_dir_base: str, *, version: int
     ('1', '2')
     >>> sorted(tf.saved_model.load(os.path.join(base, "2")).signatures)
     ['predict', 'regression', 'serving_default']
+    >>> from feature_columns import EmbeddingColumn, IdentityColumn
+    >>> model = dnn([EmbeddingColumn(IdentityColumn("id", num_buckets=5), dimension=3)], RegressionHead())
+    >>> loaded = tf.saved_model.load(export_saved_model(model, base, column_signatures={"embedding": "id_embedding"}))
+    >>> {k: v.shape for k, v in loaded.signatures["embedding"](id=tf.constant([4, 0], tf.int64)).items()}
+    {'id_embedding': TensorShape([2, 3])}
     """
     model = getattr(model_or_estimator, "model", model_or_estimator)
     if not isinstance(model, keras.Model):
@@ -154,6 +249,7 @@ def export_saved_model(model_or_estimator, export_dir_base: str, *, version: int
             "tfkit.export: `model_or_estimator` must be a trained Estimator or a model made by a tfkit builder. "
             f"Received: model_or_estimator={model_or_estimator!r} (of type {type(model_or_estimator).__name__})."
         )
+    encoder, column_signatures = _column_signatures(model, column_signatures)
     export_dir_base = os.fspath(export_dir_base)
     if version is None:
         existing = versions(export_dir_base)
@@ -168,7 +264,7 @@ def export_saved_model(model_or_estimator, export_dir_base: str, *, version: int
         raise FileExistsError(
             f"tfkit.export: version {version} already exists at {final!r}. Omit `version` to take the next free one."
         )
-    archive = _archive(model)
+    archive = _archive(model, encoder, column_signatures)
     os.makedirs(export_dir_base, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir_base)
     try:
@@ -228,7 +324,8 @@ def read_raw_features(path: str) -> dict:
 
 
 class Predictor:
-    """Calls an exported model's `serving_default` on a DataFrame or a dict of lists/arrays.
+    """Calls an exported model's `serving_default`, or another signature taking raw features (such as a
+    `column_signatures` one, by `signature_name`), on a DataFrame or a dict of lists/arrays.
 
     Inputs are checked and typed before they reach TensorFlow: a missing feature, a non-numeric value in
     a numeric feature, or a missing value where the model has no default raises a `ValueError` naming it.
@@ -240,7 +337,7 @@ class Predictor:
         self.signature = self.saved_model.signatures["serving_default"]
         self.raw_features = read_raw_features(self.path)
 
-    def __call__(self, data) -> dict:
+    def __call__(self, data, signature_name: str = "serving_default") -> dict:
         if isinstance(data, pd.DataFrame) or hasattr(data, "keys"):
             arrays = to_feature_arrays(data, self.raw_features, source="prediction request")
         else:
@@ -248,7 +345,18 @@ class Predictor:
                 "Predictor: `data` must be a pandas DataFrame or a dict of feature lists. "
                 f"Received: data of type {type(data).__name__}."
             )
-        outputs = self.signature(**to_tensors(arrays))
+        # The tf.Example signatures (`predict`, ...) take serialized protos, not the raw features given here.
+        raw = sorted(
+            name
+            for name, function in self.saved_model.signatures.items()
+            if set(function.structured_input_signature[1]) == set(self.raw_features)
+        )
+        if signature_name not in raw:
+            raise ValueError(
+                f"Predictor: `signature_name` must name a signature taking raw features, one of {raw}. "
+                f"Received: signature_name={signature_name!r}."
+            )
+        outputs = self.saved_model.signatures[signature_name](**to_tensors(arrays))
         return {key: np.asarray(value) for key, value in outputs.items()}
 
 

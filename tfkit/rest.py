@@ -9,6 +9,16 @@ No HTTP here (`tfkit.serve` is the server); every function is pure, and every ba
 - Classify and Regress: `{"examples": [{feature: value}, ...], "context": {feature: value}}`, answered with
   `{"results": ...}`.
 
+A tfkit extension to TF Serving's JSON API (TF Serving itself takes `{"b64": ...}` for string tensors only):
+for a numeric input whose per-example shape is fully known and not a scalar, such as image pixels
+`[None, 28, 28]`, one example's value may be `{"b64": "<base64>"}` instead of nested lists. Its bytes are that
+example's raw uint8 values in row-major order (784 bytes for `[28, 28]`), reshaped to the per-example shape and
+converted to the input's dtype (0..255, not rescaled). It works in the row format
+(`"instances": [{"pixels": {"b64": ...}}]`, or `"instances": [{"b64": ...}]` for a model with one input) and
+in the columnar one (`"inputs": {"pixels": [{"b64": ...}, ...]}`), and examples of one request may mix the
+two forms. Eight bits per value is what most images hold, in far less JSON than a list of numbers; send nested
+lists for values beyond 0..255 or fractions.
+
 >>> import tensorflow as tf
 >>> specs = {"x": tf.TensorSpec([None], tf.float32), "s": tf.TensorSpec([None], tf.string)}
 >>> tensors, rows = predict_inputs({"instances": [{"x": 1.5, "s": {"b64": "aGk="}}]}, specs)
@@ -16,6 +26,10 @@ No HTTP here (`tfkit.serve` is the server); every function is pure, and every ba
 ([1.5], [b'hi'], True)
 >>> predict_response({"predictions": np.array([2.5], "float32")}, row_format=True)
 {'predictions': [2.5]}
+>>> image = {"b64": base64.b64encode(bytes([0, 128, 255, 7])).decode()}  # a 2x2 image, row by row
+>>> pixels = {"pixels": tf.TensorSpec([None, 2, 2], tf.float32)}
+>>> predict_inputs({"instances": [image, [[1, 2], [3, 4]]]}, pixels)[0]["pixels"].numpy().tolist()
+[[[0.0, 128.0], [255.0, 7.0]], [[1.0, 2.0], [3.0, 4.0]]]
 """
 
 from __future__ import annotations
@@ -134,6 +148,26 @@ def _decode(name: str, index, value) -> bytes:
     raise _leaf_error(name, 'strings (or {"b64": ...} objects for bytes)', index, value)
 
 
+def _takes_pixels(dtype: tf.DType, shape: tuple) -> bool:
+    """Whether examples of this input may come as `{"b64": raw uint8 values}` (the module docstring says when)."""
+    numeric = dtype.is_floating or (dtype.is_integer and dtype.max >= 255)  # int8 cannot hold every byte
+    return numeric and len(shape) >= 2 and all(size is not None for size in shape[1:])
+
+
+def _pixels(name: str, index: int, value, shape: tuple) -> np.ndarray:
+    """One example's uint8 values of `shape` from a `{"b64": ...}` object, or a `RequestError` saying what is wrong."""
+    data = _decode(name, (index,), value) if isinstance(value["b64"], str) else None
+    if data is None:
+        raise _leaf_error(name, '{"b64": "<base64 string>"} objects or nested lists', (index,), value)
+    size = int(np.prod(shape))
+    if len(data) != size:
+        raise RequestError(
+            f"feature {name!r} must have shape {list(shape)} per example ({size} uint8 bytes in b64), but element "
+            f"{index} holds {len(data)} bytes. Send each example's {size} values, row by row, one byte each."
+        )
+    return np.frombuffer(data, np.uint8).reshape(shape)
+
+
 def to_array(name: str, values, dtype: tf.DType, shape: tuple) -> np.ndarray:
     """A NumPy array of `dtype` and `shape` (`None` for any size) from nested JSON values, strictly typed.
 
@@ -141,24 +175,37 @@ def to_array(name: str, values, dtype: tf.DType, shape: tuple) -> np.ndarray:
     feature or a boolean anywhere numbers go is an error, never coerced. Rows of a multivalent feature
     (`[batch, None]`) may differ in length: they are padded as the feature columns pad (`""`, -1, 0.0).
 
+    A numeric input of a fixed per-example shape also takes `{"b64": ...}` raw uint8 examples (see the module
+    docstring).
+
     >>> to_array("tags", [["a", "b"], ["c"]], tf.string, (None, None)).tolist()
     [[b'a', b'b'], [b'c', b'']]
+    >>> to_array("pixels", [{"b64": "AAH/"}], tf.float32, (None, 3)).tolist()
+    [[0.0, 1.0, 255.0]]
     """
+    if _takes_pixels(dtype, shape) and isinstance(values, list) and any(_is_bytes(v) for v in values):
+        examples = [_pixels(name, i, v, shape[1:]) if _is_bytes(v) else v for i, v in enumerate(values)]
+        if all(isinstance(example, np.ndarray) for example in examples):  # the fast path: no Python number per value
+            return np.stack(examples).astype(dtype.as_numpy_dtype)
+        # Mixed with nested lists: those are checked as usual, and their errors keep their place in the batch.
+        values = [example.tolist() if isinstance(example, np.ndarray) else example for example in examples]
     if len(shape) == 2 and shape[1] is None and isinstance(values, list) and all(isinstance(v, list) for v in values):
         pad = padding_value("string" if dtype == tf.string else dtype.name)
         width = max(map(len, values), default=0)
         values = [row + [pad] * (width - len(row)) for row in values]
     array = np.array(values, dtype=object)
     types = set(map(type, array.flat))
+    per_example = f"{list(shape[1:])} per example" if len(shape) > 1 else "one value per example"
+    expected = f"shape {list(shape)} ({per_example}; None is the batch)"
     if list in types:
         raise RequestError(
-            f"feature {name!r} has rows of different lengths, or more dimensions than the model's "
-            f"{list(shape)} (None is the batch). Send one value per example, or {list(shape[1:])} values."
+            f"feature {name!r} must have {expected}, but has rows of different lengths or more dimensions. "
+            "Send each example's values in that shape (a list of examples in the columnar format)."
         )
     if array.ndim != len(shape) or any(want not in (None, got) for want, got in zip(shape, array.shape, strict=True)):
         raise RequestError(
-            f"feature {name!r} must have shape {list(shape)} (None is the batch), but has {list(array.shape)}. "
-            "Send one value per example (a list in the columnar format)."
+            f"feature {name!r} must have {expected}, but has {list(array.shape)}. Send each example's values in "
+            "that shape (a list of examples in the columnar format)."
         )
     if dtype == tf.string:
         return np.array([_decode(name, i, v) for i, v in np.ndenumerate(array)], dtype=object).reshape(array.shape)

@@ -6,7 +6,11 @@ swapped in, so requests never wait for a load. A version that fails to load is r
 the previous one keeps serving. Endpoints, as in TF Serving:
 
 - `GET /v1/models/<name>[/versions/<v>]`: status; `GET .../metadata`: the signatures.
-- `POST /v1/models/<name>[/versions/<v>]:predict`: row (`instances`) or columnar (`inputs`) format.
+- `POST /v1/models/<name>[/versions/<v>]:predict`: row (`instances`) or columnar (`inputs`) format, on
+  `serving_default` or the signature that `signature_name` names (any of the export's, e.g. one added by
+  `column_signatures`). A tfkit extension to TF Serving's JSON API: a numeric input of a fixed per-example
+  shape, such as image pixels `[None, 28, 28]`, also takes one example as `{"b64": ...}` of its raw uint8
+  values, row by row (see `tfkit.rest`).
 - `POST ...:regress` and `...:classify`: `tf.Example`-style `examples`; they use the `regression` and
   `classification` signatures unless `signature_name` says otherwise.
 

@@ -7,7 +7,6 @@ every prediction below comes from what the SavedModel carries. The server is a r
 import base64
 import contextlib
 import dataclasses
-import http.client
 import json
 import os
 import shutil
@@ -15,14 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-import uvicorn
+from live_server import call, running
 
 import feature_columns as fc
 from tfkit import cli, export, heads, models, pipeline, rest
@@ -62,35 +60,9 @@ def _instances(rides: pd.DataFrame) -> list:
     return json.loads(rides.to_json(orient="records", double_precision=15))
 
 
-@contextlib.contextmanager
 def _running(base: str, **options):
-    """A uvicorn server in a thread on a free loopback port; stopped (and joined) on exit."""
-    app = create_app(base, model_name="taxifare", poll_seconds=POLL_SECONDS, **options)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive()
-
-
-def _call(port: int, method: str, path: str, body=None) -> tuple:
-    """`(status, parsed JSON)` of one request to 127.0.0.1:port; `body` is JSON-encoded unless bytes."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-        connection.request(method, path, body=data, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
+    """A uvicorn server for `base`'s versions, as `tfkit serve` runs it."""
+    return running(create_app(base, model_name="taxifare", poll_seconds=POLL_SECONDS, **options))
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +73,13 @@ def port(taxi):
 
 
 def _served_version(port: int) -> str:
-    status, body = _call(port, "GET", "/v1/models/taxifare")
+    status, body = call(port, "GET", "/v1/models/taxifare")
     assert status == 200
     return next(s["version"] for s in body["model_version_status"] if s["state"] == "AVAILABLE")
 
 
 def _good_request_succeeds(port, rides, expected) -> None:
-    status, body = _call(port, "POST", "/v1/models/taxifare:predict", {"instances": _instances(rides.head(3))})
+    status, body = call(port, "POST", "/v1/models/taxifare:predict", {"instances": _instances(rides.head(3))})
     assert status == 200
     assert np.abs(np.array(body["predictions"]) - expected[:3]).max() < 1e-4
 
@@ -136,11 +108,11 @@ def test_load_matches_the_in_memory_model_from_a_dataframe_and_from_lists(taxi, 
 
 def test_served_row_and_columnar_predictions_match_the_in_memory_model(port, taxi, expected):
     _, _, rides = taxi
-    status, rows = _call(port, "POST", "/v1/models/taxifare:predict", {"instances": _instances(rides)})
+    status, rows = call(port, "POST", "/v1/models/taxifare:predict", {"instances": _instances(rides)})
     assert status == 200 and list(rows) == ["predictions"]
     assert np.abs(np.array(rows["predictions"]) - expected).max() < 1e-4
     columns = {key: values.tolist() for key, values in rides.items()}
-    status, columnar = _call(port, "POST", "/v1/models/taxifare:predict", {"inputs": columns})
+    status, columnar = call(port, "POST", "/v1/models/taxifare:predict", {"inputs": columns})
     assert status == 200 and list(columnar) == ["outputs"]
     assert np.abs(np.array(columnar["outputs"]) - expected).max() < 1e-4
 
@@ -149,7 +121,7 @@ def test_a_version_can_be_named_in_the_url(port, taxi, expected):
     _, _, rides = taxi
     version = _served_version(port)
     path = f"/v1/models/taxifare/versions/{version}:predict"
-    status, body = _call(port, "POST", path, {"instances": _instances(rides.head(5))})
+    status, body = call(port, "POST", path, {"instances": _instances(rides.head(5))})
     assert status == 200
     assert np.abs(np.array(body["predictions"]) - expected[:5]).max() < 1e-4
 
@@ -171,24 +143,24 @@ def test_serialized_examples_go_through_b64_and_the_regress_api(port, taxi, expe
         for example in examples
     ]
     b64 = [{"b64": base64.b64encode(s).decode()} for s in serialized]
-    status, body = _call(port, "POST", "/v1/models/taxifare:predict", {"signature_name": "predict", "instances": b64})
+    status, body = call(port, "POST", "/v1/models/taxifare:predict", {"signature_name": "predict", "instances": b64})
     assert status == 200
     assert np.abs(np.array(body["predictions"]) - expected[:20]).max() < 1e-4
-    status, body = _call(port, "POST", "/v1/models/taxifare:regress", {"examples": examples})
+    status, body = call(port, "POST", "/v1/models/taxifare:regress", {"examples": examples})
     assert status == 200
     assert np.abs(np.array(body["results"]) - expected[:20]).max() < 1e-4
 
 
 def test_status_and_metadata_have_tf_servings_shape(port):
     version = _served_version(port)
-    status, body = _call(port, "GET", f"/v1/models/taxifare/versions/{version}")
+    status, body = call(port, "GET", f"/v1/models/taxifare/versions/{version}")
     assert status == 200
     assert body == {
         "model_version_status": [
             {"version": version, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
         ]
     }
-    status, body = _call(port, "GET", "/v1/models/taxifare/metadata")
+    status, body = call(port, "GET", "/v1/models/taxifare/metadata")
     assert status == 200
     assert body["model_spec"] == {"name": "taxifare", "signature_name": "", "version": version}
     signatures = body["metadata"]["signature_def"]["signature_def"]
@@ -202,7 +174,7 @@ def test_status_and_metadata_have_tf_servings_shape(port):
 def test_the_sample_request_is_answered(port, taxi, tmp_path):
     _, base, _ = taxi
     export.sample_request(base, str(tmp_path / "request.json"))
-    status, body = _call(port, "POST", "/v1/models/taxifare:predict", (tmp_path / "request.json").read_bytes())
+    status, body = call(port, "POST", "/v1/models/taxifare:predict", (tmp_path / "request.json").read_bytes())
     assert status == 200 and len(body["predictions"]) == 1
 
 
@@ -213,14 +185,14 @@ def test_a_classifier_is_served_through_the_classify_api(tmp_path):
     probabilities = model({"x": np.array([0.5, 3.0], "float32"), "city": np.array(["sf", "rome"])}).numpy()
     with _running(str(tmp_path / "fares")) as port:
         body = {"context": {"x": 0.5}, "examples": [{"city": "sf"}], "signature_name": "classification"}
-        status, answer = _call(port, "POST", "/v1/models/taxifare:classify", body)
+        status, answer = call(port, "POST", "/v1/models/taxifare:classify", body)
         assert status == 200
         ((cheap, pricey),) = answer["results"]
         assert cheap[0] == "cheap" and pricey[0] == "pricey"
         # The model's output is the positive logit: p(pricey) = sigmoid(logit).
         assert abs(pricey[1] - 1 / (1 + np.exp(-probabilities[0, 0]))) < 1e-5
         assert abs(cheap[1] + pricey[1] - 1) < 1e-6
-        status, answer = _call(port, "POST", "/v1/models/taxifare:predict", {"instances": [{"x": 3.0, "city": "rome"}]})
+        status, answer = call(port, "POST", "/v1/models/taxifare:predict", {"instances": [{"x": 3.0, "city": "rome"}]})
         assert status == 200 and answer["predictions"][0]["classes"] in ("cheap", "pricey")
 
 
@@ -357,7 +329,7 @@ ERRORS = {
 @pytest.mark.parametrize("case", list(ERRORS))
 def test_a_bad_request_gets_a_json_error_and_the_next_request_succeeds(port, taxi, expected, case):
     method, path, body, want_status, message = ERRORS[case]
-    status, answer = _call(port, method, path, body)
+    status, answer = call(port, method, path, body)
     assert status == want_status
     assert list(answer) == ["error"] and message in answer["error"]
     _, _, rides = taxi
@@ -370,7 +342,7 @@ def test_a_bad_request_gets_a_json_error_and_the_next_request_succeeds(port, tax
 def _wait_for_version(port: int, version: str) -> None:
     deadline = time.monotonic() + 60
     while True:
-        status, body = _call(port, "GET", "/v1/models/taxifare")
+        status, body = call(port, "GET", "/v1/models/taxifare")
         states = body.get("model_version_status", [])
         if status == 200 and any(s["version"] == version and s["state"] == "AVAILABLE" for s in states):
             return
@@ -384,7 +356,7 @@ def test_a_new_version_is_picked_up_while_serving(port, taxi, expected):
     path = estimator.export_saved_model(base)
     _wait_for_version(port, os.path.basename(path))
     assert int(os.path.basename(path)) > before
-    status, _ = _call(port, "POST", f"/v1/models/taxifare/versions/{before}:predict", {"instances": [RIDE]})
+    status, _ = call(port, "POST", f"/v1/models/taxifare/versions/{before}:predict", {"instances": [RIDE]})
     assert status == 404  # like TF Serving's default policy, only the latest version is served
     _good_request_succeeds(port, rides, expected)
 
@@ -419,7 +391,7 @@ def test_a_version_that_fails_to_load_is_reported_and_the_previous_one_serves(po
     try:
         deadline = time.monotonic() + 60
         while True:
-            status, body = _call(port, "GET", f"/v1/models/taxifare/versions/{os.path.basename(broken)}")
+            status, body = call(port, "GET", f"/v1/models/taxifare/versions/{os.path.basename(broken)}")
             if status == 200:
                 break
             assert time.monotonic() < deadline, "the broken version was never tried"
@@ -436,13 +408,13 @@ def test_a_server_started_before_any_export_waits_for_the_first_version(tmp_path
     base = tmp_path / "fares"
     base.mkdir()
     with _running(str(base)) as port:
-        status, answer = _call(port, "GET", "/v1/models/taxifare")
+        status, answer = call(port, "GET", "/v1/models/taxifare")
         assert status == 404 and "has no version yet" in answer["error"]
-        status, _ = _call(port, "POST", "/v1/models/taxifare:predict", {"instances": [{"x": 1.0}]})
+        status, _ = call(port, "POST", "/v1/models/taxifare:predict", {"instances": [{"x": 1.0}]})
         assert status == 404
         export.export_saved_model(models.dnn([fc.NumericColumn("x")], heads.RegressionHead(), [2]), str(base))
         _wait_for_version(port, "1")
-        status, answer = _call(port, "POST", "/v1/models/taxifare:predict", {"instances": [{"x": 1.0}]})
+        status, answer = call(port, "POST", "/v1/models/taxifare:predict", {"instances": [{"x": 1.0}]})
         assert status == 200 and len(answer["predictions"]) == 1
 
 
@@ -465,7 +437,7 @@ def test_tfkit_serve_answers_on_loopback_and_shuts_down_gracefully_on_sigterm(ta
         while True:
             assert process.poll() is None, process.stdout.read()
             with contextlib.suppress(ConnectionError):
-                if _call(port, "GET", "/v1/models/taxifare")[0] == 200:
+                if call(port, "GET", "/v1/models/taxifare")[0] == 200:
                     break
             assert time.monotonic() < deadline, "tfkit serve did not start"
             time.sleep(0.5)

@@ -335,10 +335,16 @@ class Estimator:
         for i in range(len(next(iter(outputs.values())))):
             yield {key: value[i] for key, value in outputs.items()}
 
-    def export_saved_model(self, export_dir_base: str, *, version: int | None = None) -> str:
-        """Exports for serving (see `tfkit.export.export_saved_model`) and returns the version's path."""
+    def export_saved_model(
+        self, export_dir_base: str, *, version: int | None = None, column_signatures: dict | None = None
+    ) -> str:
+        """Exports for serving (see `tfkit.export.export_saved_model`) and returns the version's path.
+
+        `column_signatures` (`{signature name: dense column name}`) adds signatures returning a column's dense
+        output, e.g. `{"embedding": "item_embedding"}` for the item vectors.
+        """
         self._require_trained("export_saved_model")
-        return export_saved_model(self.model, export_dir_base, version=version)
+        return export_saved_model(self.model, export_dir_base, version=version, column_signatures=column_signatures)
 
 
 def _early_stopping_patience(where: str, patience, validation) -> int | None:
