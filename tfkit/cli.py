@@ -20,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_arguments(train)
     train.add_argument("--epochs", type=int, help="epochs (overrides [training] epochs)")
+    train.add_argument("--max-rows", type=int, help="read only the first rows of each split ([data] max_rows)")
     train.add_argument("--export-dir", help="export base folder (overrides [export] dir)")
     evaluate = commands.add_parser(
         "evaluate",
@@ -85,6 +86,7 @@ def _apply_overrides(config, args):
         training["epochs"] = args.epochs
     return dataclasses.replace(
         config,
+        max_rows=getattr(args, "max_rows", None) or config.max_rows,
         training=training,
         data_dir=args.data_dir or config.data_dir,
         export_dir=getattr(args, "export_dir", None) or config.export_dir,

@@ -72,7 +72,7 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
     if config.test:
         result["test_metrics"] = estimator.evaluate(config.data_source("test"), batch_size=batch_size, name="test")
     if config.export_dir:
-        result["export_path"] = estimator.export_saved_model(config.export_dir)
+        result["export_path"] = export(config, estimator)
     return result
 
 
@@ -111,8 +111,10 @@ def predict(config: PipelineConfig, input_path: str, output_path: str) -> int:
     return len(frame)
 
 
-def export(config: PipelineConfig) -> str:
-    """Exports the model trained in `model_dir` to `[export] dir`; returns the version's path."""
+def export(config: PipelineConfig, estimator: Estimator | None = None) -> str:
+    """Exports `estimator` (default: the model trained in `model_dir`) to `[export] dir`, with the
+    `[export] signatures`; returns the version's path."""
     if not config.export_dir:
         raise ValueError(f"{config.path}: [export] needs `dir`, or pass --export-dir.")
-    return _trained(config).export_saved_model(config.export_dir)
+    estimator = estimator or _trained(config)
+    return estimator.export_saved_model(config.export_dir, column_signatures=config.export_signatures or None)

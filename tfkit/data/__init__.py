@@ -50,6 +50,13 @@ class CsvFiles:
         column_names: the columns' names when the files have no header row.
         comment: lines starting with this character are skipped (e.g. `"|"` for UCI's adult.test).
         label_map: replaces label values as read, e.g. `{">50K.": ">50K"}` for a test file spelled differently.
+        keep: `{column: [values]}`: only the rows whose column holds one of the values (compared as text) are read, e.g.
+            `{"category": ["fresh", "rotten"]}` to leave out a third category.
+        part: `(seed, start, stop)`: only the rows (of those kept) whose place in a random permutation drawn
+            with `seed` falls in the fraction `[start, stop)` of each file, e.g. `(7, 0.0, 0.2)` and
+            `(7, 0.2, 1.0)` split a file 20/80, every row in exactly one part, the same rows in every run.
+        max_rows: read only the first `max_rows` data rows of each file (before `keep` and `part`), e.g. for a
+            quick trial run.
 
     >>> CsvFiles("adult.data", column_names=["age", "income"]).column_names
     ('age', 'income')
@@ -59,10 +66,49 @@ class CsvFiles:
     column_names: tuple | None = None
     comment: str | None = None
     label_map: dict | None = None
+    keep: dict | None = None
+    part: tuple | None = None
+    max_rows: int | None = None
 
     def __post_init__(self):
+        if self.max_rows is not None and not is_count(self.max_rows):
+            raise ValueError(
+                "tfkit.data.CsvFiles: `max_rows` must be a positive integer or None. "
+                f"Received: max_rows={self.max_rows!r}."
+            )
         if self.column_names is not None:
             object.__setattr__(self, "column_names", tuple(self.column_names))
+        if self.keep is not None and not (
+            isinstance(self.keep, dict) and all(isinstance(v, (list, tuple)) and v for v in self.keep.values())
+        ):
+            raise ValueError(
+                f"tfkit.data.CsvFiles: `keep` must map column names to non-empty lists of values. "
+                f"Received: keep={self.keep!r}."
+            )
+        if self.part is not None:
+            part = tuple(self.part)
+            if not (
+                len(part) == 3
+                and is_count(part[0], minimum=0)
+                and all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in part[1:])
+                and 0 <= part[1] < part[2] <= 1
+            ):
+                raise ValueError(
+                    "tfkit.data.CsvFiles: `part` must be (seed, start, stop) with an integer seed >= 0 and "
+                    f"0 <= start < stop <= 1. Received: part={self.part!r}."
+                )
+            object.__setattr__(self, "part", part)
+
+    def select(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of one file's `frame` that `keep` and `part` choose, in file order."""
+        for column, values in (self.keep or {}).items():
+            frame = frame[frame[column].isin([str(value) for value in values])]  # read as text: compare as text
+        if self.part is not None:
+            seed, start, stop = self.part
+            rank = np.empty(len(frame), np.int64)
+            rank[np.random.default_rng(seed).permutation(len(frame))] = np.arange(len(frame))
+            frame = frame[(rank >= start * len(frame)) & (rank < stop * len(frame))]
+        return frame.reset_index(drop=True)
 
 
 def read_csv(
@@ -149,6 +195,7 @@ def _read_one_csv(
         options.update(header=None, names=list(source.column_names))
     header = list(pd.read_csv(path, nrows=0, **options).columns)
     wanted = list(specs) + ([label.key] if label else [])
+    wanted += [key for key in source.keep or {} if key not in wanted]
     missing = [key for key in wanted if key not in header]
     if missing:
         raise ValueError(
@@ -158,8 +205,13 @@ def _read_one_csv(
     text = {key: str for key, spec in specs.items() if spec.dtype == "string"}
     if label and label.dtype == "string":
         text[label.key] = str
-    frame = pd.read_csv(path, usecols=wanted, dtype=text, **options)
+    for key in source.keep or {}:
+        text[key] = str
+    frame = pd.read_csv(path, usecols=wanted, dtype=text, nrows=source.max_rows, **options)
     first_line = 1 if source.column_names else 2
+    if source.keep or source.part:
+        # Rows left out shift the rest, so errors count rows of the selection rather than naming file lines.
+        frame, first_line = source.select(frame), None
     features = to_feature_arrays(frame, specs, source=path, first_line=first_line)
     if weight_column:
         features = check_weights(features, weight_column, source=path, first_line=first_line)
