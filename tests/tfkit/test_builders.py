@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import tfkit
-from feature_columns import EmbeddingColumn, HashedColumn, NumericColumn
+from feature_columns import EmbeddingColumn, HashedColumn, ImageColumn, NumericColumn
 from feature_columns.integration import embedding_tables
 from tfkit.heads import BinaryHead, MultiClassHead, RegressionHead, SampledSoftmaxHead
 from tfkit.models import (
@@ -125,6 +125,24 @@ def test_cnn_stacks_the_course_layers_and_learns_where_the_bright_half_is():
 def test_cnn_needs_an_image_shape_that_holds_the_features():
     with pytest.raises(ValueError, match=r"`image_shape` must be \(height, width, channels\) holding the features' 36"):
         cnn([NumericColumn("pixels", shape=(6, 6, 1))], BinaryHead(), (5, 5, 1))
+
+
+def test_cnn_stacks_a_convolution_and_pooling_per_filters_entry_over_an_image_column():
+    # image_shape comes from the ImageColumn: 12x12 pixels, one channel.
+    model = cnn([ImageColumn("pixels", shape=(12, 12))], MultiClassHead(3), filters=[2, 4], dense_units=3)
+    _, core = split(model)
+    names = [layer.name for layer in core.body.layers[2:]]
+    assert names[:5] == ["image", "conv_1", "pool_1", "conv_2", "pool_2"]
+    # 12x12 -> conv 3x3: 10x10x2 -> pool 2: 5x5x2 -> conv 3x3: 3x3x4 -> pool 2: 1x1x4 -> flatten: 4 values.
+    assert core.body.get_layer("flatten").output.shape == (None, 4)
+    assert model({"pixels": np.zeros((2, 12, 12), "uint8")}).shape == (2, 3)
+
+
+def test_cnn_without_image_shape_needs_exactly_one_image_column():
+    with pytest.raises(ValueError, match=r"`image_shape` must be given unless the features are one ImageColumn"):
+        cnn([NumericColumn("pixels", shape=(6, 6, 1))], BinaryHead())
+    with pytest.raises(ValueError, match=r"`filters` must be a positive integer or a non-empty list"):
+        cnn([ImageColumn("pixels", shape=(6, 6))], BinaryHead(), filters=[])
 
 
 IMAGES = {"pixels": RNG.uniform(size=(4, 6, 6, 1)).astype("float32")}
