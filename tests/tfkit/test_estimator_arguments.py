@@ -1,6 +1,8 @@
 """Every `Estimator` argument is checked when the Estimator is constructed, before any data is read."""
 
 import keras
+import numpy as np
+import pandas as pd
 import pytest
 
 import feature_columns as fc
@@ -85,3 +87,17 @@ def test_a_definition_the_model_dir_cannot_record_fails_at_construction(tmp_path
     with pytest.raises(ValueError, match=r"with a `model_dir`, `model_params` must hold JSON values.*'relu'"):
         Estimator(COLUMNS, "regression", label="y", model_params=params, model_dir=tmp_path)
     assert Estimator(COLUMNS, "regression", label="y", model_params=params).model_params == params  # in memory
+
+
+def test_the_default_learning_rate_follows_the_batch_size():
+    # No rate given: 0.001 * sqrt(batch_size / 32), so batches of 128 train as an explicit 0.001 * sqrt(4) = 0.002.
+    frame = pd.DataFrame({"x": np.linspace(-1, 1, 128), "y": np.linspace(0, 3, 128)})
+
+    def weights(**rate):
+        estimator = Estimator(COLUMNS, "regression", optimizer="sgd", seed=3, **VALID, **rate)
+        estimator.train(frame, batch_size=128, epochs=2, verbose=0)
+        return np.concatenate([w.ravel() for w in estimator.model.get_weights()])
+
+    default = weights()
+    np.testing.assert_allclose(default, weights(learning_rate=0.002), rtol=1e-6)
+    assert np.abs(default - weights(learning_rate=0.001)).max() > 1e-4

@@ -41,8 +41,9 @@ class Estimator:
         optimizer: a Keras optimizer instance (e.g. `tfkit.models.wide_and_deep_optimizer()`), used by this
             Estimator alone, or the name of one, any case (`"adam"`, `"Adagrad"`, `"lazy_adam"`: see
             `tfkit.estimator.compile.OPTIMIZERS`), made with `learning_rate`.
-        learning_rate: the named optimizer's rate; None gives 0.001. An optimizer instance has its own rate, so
-            `learning_rate` must then be None.
+        learning_rate: the named optimizer's rate; None gives `0.001 * sqrt(batch_size / 32)` for `train`'s
+            batch size (0.004 at 512: see `tfkit.estimator.compile.batch_learning_rate`). An optimizer instance
+            has its own rate, so `learning_rate` must then be None.
         steps_per_execution: training steps per call into TensorFlow (fewer Python round trips).
         jit_compile: True, False or `"auto"`: compile the model's steps with XLA. `"auto"` (the default) does where
             it pays: every layer of the model and its head allow it (sampled heads and label vocabularies do not),
@@ -254,6 +255,8 @@ class Estimator:
         train_ds = self._inputs.batches(
             source, self._preprocessor, batch_size, shuffle=True, seed=self.seed, passes=passes
         )
+        if self.learning_rate is None and not isinstance(self.optimizer, keras.optimizers.Optimizer):
+            self._core.optimizer.learning_rate = compiling.batch_learning_rate(batch_size)  # batch_size is checked
         if steps is not None:
             # A finite dataset, not `steps_per_epoch`: Keras would run whole `steps_per_execution` blocks past it.
             train_ds, epochs = train_ds.repeat().take(steps), 1
