@@ -45,7 +45,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     features, labels, _ = taxi.load(args.data)
     estimator = tfkit.Estimator(columns(), "regression", label=taxi.LABEL,
-                                model_params={"hidden_units": taxi.HIDDEN_UNITS}, seed=0)
+                                model_params={"hidden_units": taxi.HIDDEN_UNITS}, seed=0,
+                                learning_rate=taxi.LEARNING_RATE)  # the rate every variant trains at
     estimator.train(pd.DataFrame({**features, taxi.LABEL: labels}), epochs=1, batch_size=taxi.BATCH_SIZE, verbose=0)
     preprocessor, core = split(estimator.model)
     steps = len(labels) // taxi.BATCH_SIZE

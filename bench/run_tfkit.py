@@ -56,7 +56,8 @@ def train(variant: str, folder: str, export: str | None) -> dict:
     features, labels, _ = taxi.load(folder)
     rows = len(labels)
     estimator = tfkit.Estimator(columns(), "regression", label=taxi.LABEL,
-                                model_params={"hidden_units": taxi.HIDDEN_UNITS}, seed=0)
+                                model_params={"hidden_units": taxi.HIDDEN_UNITS}, seed=0,
+                                learning_rate=taxi.LEARNING_RATE)  # the rate every variant trains at
     data = os.path.join(folder, "rides.csv") if variant == "csv" else pd.DataFrame({**features, taxi.LABEL: labels})
     epochs = 2 if variant == "cached" else 1
     steps = -(-rows // taxi.BATCH_SIZE)

@@ -245,7 +245,7 @@ def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
         linear_features=tuple(linear_features),
         csv_options=csv_options,
         data_format=data_format,
-        keep=data.get("keep"),
+        keep=_keep(path, data.get("keep")),
         parts=parts,
         max_rows=_max_rows(path, data.get("max_rows")),
     )
@@ -263,6 +263,14 @@ def _export_signatures(path: str, signatures, columns: dict) -> dict:
     if unknown:
         raise _error(path, f"[export] `signatures` names undefined column(s) {unknown}. Defined: {sorted(columns)}.")
     return {name: columns[column].name for name, column in signatures.items()}
+
+
+def _keep(path: str, keep):
+    if keep is not None and not (isinstance(keep, dict) and all(isinstance(v, list) and v for v in keep.values())):
+        raise _error(
+            path, f'[data] `keep` must map columns to lists of values, e.g. {{c = ["a", "b"]}}. Received: {keep!r}.'
+        )
+    return keep
 
 
 def _max_rows(path: str, max_rows):

@@ -88,6 +88,7 @@ def test_mnist_splits_are_read_from_the_idx_files_up_to_max_rows(taxi_dir):
         ('train = "a.csv"\ntest = "b.csv"\nsplit = {test = 0.2}', r"\['test'\] are both files and parts of `split`"),
         ('train = "a.csv"\nsplit = {test = 0.2, seed = -1}', "seed` must be an integer >= 0"),
         ('train = "a.csv"\nmax_rows = 0', "`max_rows` must be a positive integer"),
+        ('train = "a.csv"\nkeep = {category = "fresh"}', r"`keep` must map columns to lists of values"),
         ('train = "a.csv"\nformat = "parquet"', r"`format` must be one of \['csv', 'mnist'\]"),
         ('format = "mnist"\ntrain = "mnist/training"', r"must name a folder of MNIST files and one of its splits"),
         ('format = "mnist"\ntrain = "mnist/train"\ncomment = "#"', r"\['comment'\] are options of CSV files"),
