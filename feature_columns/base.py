@@ -107,16 +107,19 @@ class Read(NamedTuple):
 
     Attributes:
         numeric: the column reads a number, so integers that another column reads as ids suit it too.
-        default: replaces a missing (NaN) value.
+        default: replaces a missing value (a blank: NaN, None): the column's `default_value` or `missing_value`.
         num_buckets: integer ids must lie in `[0, num_buckets)`.
+        blank_option: how the column would say what a blank means, e.g. '`missing_value=""`', for the error
+            when a value is missing and no column gave one; None when the column has no such argument.
     """
 
     key: str
     dtype: str
     shape: tuple = ()
     numeric: bool = False
-    default: float | None = None
+    default: float | int | str | None = None
     num_buckets: int | None = None
+    blank_option: str | None = None
 
 
 class Column(Serializable):

@@ -3,6 +3,40 @@
 
 >>> VocabularyColumn("city", ["nyc", "sf"], num_oov_indices=2).num_buckets
 4
+
+Blanks (missing values)
+-----------------------
+This section is the one statement of the policy for every column that reads a raw feature.
+
+A blank is a value that is not there: an empty CSV cell, NaN / None / `pd.NA` in pandas, NumPy or a list, a JSON
+`null` in a prediction request, a feature absent from a parsed `tf.Example`. No column guesses what a blank
+means: unless a column reading the feature says, a blank is a `ValueError` that names the source (the file),
+its line (or row), the feature, and the argument that says what a blank means, e.g.
+``train.csv: feature 'company' has a missing value (line 7) and no column reading it says what a blank means.
+Give VocabularyColumn('company') `missing_value=""`, or fill the data.``
+
+- `NumericColumn(default_value=x)`: a blank is the number `x` (tf.feature_column's `default_value`).
+- `IdentityColumn(missing_value=i)`: a blank is the id `i`, in `[0, num_buckets)`. Separately,
+  `default_value=d` maps ids outside `[0, num_buckets)` to `d` (tf.feature_column's meaning); it does not
+  cover blanks.
+- `VocabularyColumn`, `HashedColumn` and `TextColumn` (`missing_value=v`): a blank reads as the raw value `v`,
+  then is looked up, hashed or tokenized like any other value. `missing_value=""` is the usual choice: a
+  given vocabulary without `""` puts a blank in an OOV bucket (the one `""` hashes to; no id at all with
+  `num_oov_indices=0`), a learned vocabulary learns `""` as a token of its own when blanks are frequent enough,
+  a hashed column hashes `""`, and a text column finds no token in it. For integer values, e.g.
+  `missing_value=-1`. In a multivalent column, the padding value (`""` or -1) makes a blank add no value.
+- `DistanceColumn`, `ImageColumn`, the weights of a `WeightedCategoricalColumn` and the raw string keys of a
+  `CrossedColumn` have no such argument: a blank there is an error unless another column reading the same
+  feature gives a value, or the data is filled.
+
+The value fills the raw feature itself (before TensorFlow sees the data, and as the default of its parsed
+`tf.Example` feature), so every column reading that feature sees it; columns that read one feature must give the
+same value. In a TOML config the argument is a key of the column's table, e.g. `missing_value = ""`.
+
+>>> from feature_columns.integration import raw_features, to_feature_arrays
+>>> company = VocabularyColumn("company", ["Flash Cab", "Sun Taxi"], missing_value="")
+>>> to_feature_arrays({"company": ["Sun Taxi", None]}, raw_features([company]))["company"].tolist()
+['Sun Taxi', '']
 """
 
 from __future__ import annotations
@@ -20,9 +54,30 @@ INTEGER_DTYPES = ("int32", "int64")
 CATEGORICAL_DTYPES = ("string", "int32", "int64")
 
 
+def check_missing_value(where: str, value, dtype: str) -> None:
+    """`missing_value` must be a raw value of the column's `dtype`, or None.
+
+    >>> check_missing_value("VocabularyColumn('c')", 0, "string")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: VocabularyColumn('c'): `missing_value` must be a string such as "" ... missing_value=0 (of type int).
+    """
+    if value is None:
+        return
+    if dtype == "string":
+        ok, expected = isinstance(value, str), 'a string such as ""'
+    else:
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "an integer such as -1"
+    if not ok:
+        raise TypeError(
+            f"{where}: `missing_value` must be {expected} (the raw value a blank reads as), or None for blanks "
+            f"to be an error. Received: missing_value={value!r} (of type {type(value).__name__})."
+        )
+
+
 class _KeyedColumn(CategoricalColumn):
     """What identity, hashed and vocabulary columns share: the values of one raw feature, several per example
-    when `multivalent` (padding gets no id), each mapped to an id by `_lookup`."""
+    when `multivalent` (padding gets no id), each mapped to an id by `_lookup`; a blank reads as `missing_value`
+    (see "Blanks" above)."""
 
     crossable = True
     weightable = True
@@ -36,7 +91,12 @@ class _KeyedColumn(CategoricalColumn):
         return None if self.multivalent else 1
 
     def reads(self) -> tuple:
-        return (Read(self.key, self.dtype, (None,) if self.multivalent else ()),)
+        shape = (None,) if self.multivalent else ()
+        return (Read(self.key, self.dtype, shape, default=self.missing_value, blank_option=self._blank_option()),)
+
+    def _blank_option(self) -> str:
+        """The `missing_value` that the error for a blank suggests."""
+        return '`missing_value=""`' if self.dtype == "string" else "`missing_value=-1`"
 
     def values(self, features: dict) -> tf.Tensor:
         """The raw values, `[batch, n]`, padding included."""
@@ -57,8 +117,13 @@ class _KeyedColumn(CategoricalColumn):
 class IdentityColumn(_KeyedColumn):
     """Integer ids used as they are, in `[0, num_buckets)`.
 
-    Ids outside the range map to `default_value` when it is given; otherwise they are an error. With
-    `multivalent=True` each example holds several ids (`[batch, n]` padded with -1, or a `tf.RaggedTensor`).
+    Ids outside the range map to `default_value` when it is given; otherwise they are an error. A blank (a
+    missing id) is the id `missing_value`; without one it is an error (`default_value` does not cover blanks:
+    see "Blanks" above). With `multivalent=True` each example holds several ids (`[batch, n]` padded with -1,
+    or a `tf.RaggedTensor`), and `missing_value=-1` makes a blank add no id.
+
+    >>> IdentityColumn("hour", 24, missing_value=0).reads()[0].default
+    0
     """
 
     key: str
@@ -66,6 +131,7 @@ class IdentityColumn(_KeyedColumn):
     default_value: int | None = None
     dtype: str = "int64"
     multivalent: bool = False
+    missing_value: int | None = None
     name: str | None = None
 
     def __post_init__(self):
@@ -74,16 +140,20 @@ class IdentityColumn(_KeyedColumn):
         check_positive_int(where, "num_buckets", self.num_buckets)
         check_choice(where, "dtype", self.dtype, INTEGER_DTYPES)
         check_bool(where, "multivalent", self.multivalent)
-        if self.default_value is not None and (
-            not is_count(self.default_value, minimum=0) or self.default_value >= self.num_buckets
-        ):
-            raise ValueError(
-                f"{where}: `default_value` must be an integer in [0, num_buckets={self.num_buckets}). "
-                f"Received: default_value={self.default_value!r}."
-            )
+        for arg in ("default_value", "missing_value"):
+            value = getattr(self, arg)
+            padding = arg == "missing_value" and self.multivalent and value == -1
+            if value is not None and not padding and (not is_count(value, minimum=0) or value >= self.num_buckets):
+                raise ValueError(
+                    f"{where}: `{arg}` must be an integer in [0, num_buckets={self.num_buckets}). "
+                    f"Received: {arg}={value!r}."
+                )
         freeze(self, name=self.name or self.key)
 
     needs_adapt = False
+
+    def _blank_option(self) -> str:
+        return f"`missing_value=` an id in [0, {self.num_buckets})"
 
     def reads(self) -> tuple:
         if self.default_value is not None:  # it takes the ids outside the range
@@ -109,13 +179,15 @@ class IdentityColumn(_KeyedColumn):
 class HashedColumn(_KeyedColumn):
     """Strings or integers hashed into `num_bins` buckets (`keras.layers.Hashing`, FarmHash64).
 
-    With `multivalent=True` each example holds several values, padded with `""` (strings) or -1 (integers).
+    With `multivalent=True` each example holds several values, padded with `""` (strings) or -1 (integers). A
+    blank is hashed as `missing_value`, or is an error without one (see "Blanks" above).
     """
 
     key: str
     num_bins: int
     dtype: str = "string"
     multivalent: bool = False
+    missing_value: str | int | None = None
     name: str | None = None
 
     def __post_init__(self):
@@ -124,6 +196,7 @@ class HashedColumn(_KeyedColumn):
         check_positive_int(where, "num_bins", self.num_bins)
         check_choice(where, "dtype", self.dtype, CATEGORICAL_DTYPES)
         check_bool(where, "multivalent", self.multivalent)
+        check_missing_value(where, self.missing_value, self.dtype)
         freeze(self, name=self.name or self.key)
 
     @property
@@ -159,6 +232,8 @@ class VocabularyColumn(_KeyedColumn):
         vocabulary_size: with a file, use only its first lines; counted from the file when omitted.
         dtype: `"string"`, `"int64"` or `"int32"` raw values.
         multivalent: each example holds several values (padded with `""` or -1, or a `tf.RaggedTensor`).
+        missing_value: the raw value a blank reads as, looked up like any other (`""` puts blanks in an OOV
+            bucket of a vocabulary without `""`); None makes a blank an error. See "Blanks" above.
         name: defaults to `key`.
 
     >>> VocabularyColumn("city", ["nyc", "sf"], num_oov_indices=2).num_buckets
@@ -172,6 +247,7 @@ class VocabularyColumn(_KeyedColumn):
     vocabulary_size: int | None = None
     dtype: str = "string"
     multivalent: bool = False
+    missing_value: str | int | None = None
     name: str | None = None
 
     def __post_init__(self):
@@ -179,6 +255,7 @@ class VocabularyColumn(_KeyedColumn):
         check_key(where, self.key)
         check_choice(where, "dtype", self.dtype, CATEGORICAL_DTYPES)
         check_bool(where, "multivalent", self.multivalent)
+        check_missing_value(where, self.missing_value, self.dtype)
         if not is_count(self.num_oov_indices, minimum=0):
             raise ValueError(
                 f"{where}: `num_oov_indices` must be a non-negative integer. "

@@ -26,8 +26,9 @@ def to_feature_arrays(data, raw_features: dict, *, source: str = "input", first_
             otherwise.
 
     Raises:
-        ValueError: a feature is missing, a numeric feature holds text, a value is missing without a default, or
-            an id lies outside its IdentityColumn's range.
+        ValueError: a feature is missing, features hold different numbers of examples, a numeric feature holds
+            text, a value is blank (missing) and no column says what a blank means (`RawFeature.default`; see
+            "Blanks" in `feature_columns.categorical`), or an id lies outside its IdentityColumn's range.
         TypeError: a string feature holds numbers.
 
     Multivalent features (`RawFeature.shape == (None,)`) take rows of several values (lists, arrays, a 2-D
@@ -48,7 +49,15 @@ def to_feature_arrays(data, raw_features: dict, *, source: str = "input", first_
     def where(row: int) -> str:
         return f"row {row}" if first_line is None else f"line {row + first_line}"
 
-    return {key: _convert(data[key], spec, source=source, where=where) for key, spec in raw_features.items()}
+    arrays = {key: _convert(data[key], spec, source=source, where=where) for key, spec in raw_features.items()}
+    # Checked here: TensorFlow would only fail later, gathering a batch past the end of the shorter feature.
+    lengths = {key: len(array) if array.ndim else 1 for key, array in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(
+            f"{source}: `data` must hold the same number of examples in every feature. Received: {lengths} "
+            "examples by feature. Give every feature one value (or one row of values) per example."
+        )
+    return arrays
 
 
 def _convert(values, spec, *, source: str, where) -> np.ndarray:
@@ -58,12 +67,7 @@ def _convert(values, spec, *, source: str, where) -> np.ndarray:
     if spec.dtype == "string":
         array = series.to_numpy(dtype=object) if series is not None else np.asarray(values)
         _check_text(array if series is None else series, spec, source=source)
-        array = array.astype(object)
-        if pd.isna(array).any():
-            raise ValueError(
-                f"{source}: feature {spec.key!r} has missing values. Fill them (e.g. with '') before feeding."
-            )
-        return array.astype(str)
+        return _fill_blanks(array.astype(object), spec, source=source, where=where).astype(str)
     if series is None:
         array = np.asarray(values)
         if array.ndim > 1 or spec.shape:
@@ -106,14 +110,7 @@ def _convert_multivalent(values, spec, *, source: str, where) -> np.ndarray:
     if spec.dtype == "string":
         if array.dtype != object:
             _check_text(array, spec, source=source)
-        array = array.astype(object)
-        if pd.isna(array).any():
-            row = int(np.flatnonzero(pd.isna(array).any(axis=1))[0])
-            raise ValueError(
-                f"{source}: feature {spec.key!r} has a missing value ({where(row)}). Leave it out of the row, "
-                "or fill it with a value; '' pads rows."
-            )
-        return array.astype(str)
+        return _fill_blanks(array.astype(object), spec, source=source, where=where).astype(str)
     return _convert_dense(array, spec, source=source, where=where)
 
 
@@ -125,16 +122,27 @@ def _convert_dense(array: np.ndarray, spec, *, source: str, where) -> np.ndarray
     return _fill_missing(numbers, spec, source=source, where=where)
 
 
-def _fill_missing(numbers: np.ndarray, spec, *, source: str, where) -> np.ndarray:
-    missing = np.isnan(numbers)
-    if missing.any():
-        if spec.default is None:
-            row = int(np.flatnonzero(missing.reshape(len(missing), -1).any(axis=1))[0])
+def _fill_blanks(values: np.ndarray, spec, *, source: str, where) -> np.ndarray:
+    """`values` (numbers, or objects for strings) with blanks (NaN, None, `pd.NA`) replaced by `spec.default`;
+    without one, an error naming the first blank's row and the options that say what a blank means."""
+    blank = pd.isna(values)
+    if not blank.any():
+        return values
+    if spec.default is None:
+        by_row = blank.reshape(len(blank), -1) if blank.ndim else blank.reshape(1, 1)  # one example as a scalar
+        row = int(np.flatnonzero(by_row.any(axis=1))[0])
+        message = f"{source}: feature {spec.key!r} has a missing value ({where(row)})"
+        if spec.blank_options:
             raise ValueError(
-                f"{source}: feature {spec.key!r} has a missing value ({where(row)}) and no numeric column reading "
-                f"it has a `default_value`. Give one a `default_value`, or fill the data."
+                f"{message} and no column reading it says what a blank means. Give "
+                f"{' or '.join(spec.blank_options)}, or fill the data."
             )
-        numbers = np.where(missing, spec.default, numbers)
+        raise ValueError(f"{message}, and nothing says what a blank means for it. Fill the data or drop those rows.")
+    return np.where(blank, spec.default, values)
+
+
+def _fill_missing(numbers: np.ndarray, spec, *, source: str, where) -> np.ndarray:
+    numbers = _fill_blanks(numbers, spec, source=source, where=where)
     if spec.dtype.startswith("int") and not np.array_equal(numbers, np.round(numbers)):
         row = int(np.flatnonzero((numbers != np.round(numbers)).reshape(len(numbers), -1).any(axis=1))[0])
         raise ValueError(

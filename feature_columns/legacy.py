@@ -12,6 +12,10 @@ how ids map. Differences worth knowing:
 - Categorical columns read one value per example unless given `multivalent=True` (an extra keyword): there,
   as in `tf.feature_column`, `""` and -1 pad rows and are ignored. `tf.SparseTensor` input works then too.
   With one value per example, `""` is an ordinary value and -1 an out-of-range id (tf dropped both).
+- A blank (missing value: an empty CSV cell, NaN, None) is an error unless the column says what it means:
+  `numeric_column(default_value=...)` as in tf, and for categorical columns the extra keyword `missing_value`
+  (the raw value a blank reads as; see "Blanks" in `feature_columns.categorical`). An identity column's
+  `default_value` keeps tf's meaning: it takes out-of-range ids, not blanks.
 - `input_layer` sorted columns by name; `FeatureLayer` keeps the order given.
 - Initializers are Keras initializer names, not callables; `normalizer_fn` and `hash_key` are not supported
   and raise with what to do instead.
@@ -108,7 +112,7 @@ def _vocabulary_oov(where: str, default_value, num_oov_buckets) -> int:
 
 
 def categorical_column_with_vocabulary_list(
-    key, vocabulary_list, dtype=None, default_value=-1, num_oov_buckets=0, *, multivalent=False
+    key, vocabulary_list, dtype=None, default_value=-1, num_oov_buckets=0, *, multivalent=False, missing_value=None
 ):
     """`tf.feature_column.categorical_column_with_vocabulary_list` as a `VocabularyColumn`.
 
@@ -132,6 +136,7 @@ def categorical_column_with_vocabulary_list(
         num_oov_indices=_vocabulary_oov(where, default_value, num_oov_buckets),
         dtype=_dtype(where, dtype),
         multivalent=multivalent,
+        missing_value=missing_value,
     )
 
 
@@ -144,6 +149,7 @@ def categorical_column_with_vocabulary_file(
     num_oov_buckets=0,
     *,
     multivalent=False,
+    missing_value=None,
 ):
     """`tf.feature_column.categorical_column_with_vocabulary_file` as a `VocabularyColumn` reading the file.
 
@@ -157,20 +163,29 @@ def categorical_column_with_vocabulary_file(
         num_oov_indices=_vocabulary_oov(where, default_value, num_oov_buckets),
         dtype=_dtype(where, dtype),
         multivalent=multivalent,
+        missing_value=missing_value,
     )
 
 
-def categorical_column_with_identity(key, num_buckets, default_value=None, *, multivalent=False):
+def categorical_column_with_identity(key, num_buckets, default_value=None, *, multivalent=False, missing_value=None):
     """`tf.feature_column.categorical_column_with_identity`: same ids; out-of-range ids go to `default_value`,
-    or are an error without one (tf failed at run time; here a `ValueError` names the feature)."""
-    return IdentityColumn(key, num_buckets=num_buckets, default_value=default_value, multivalent=multivalent)
+    or are an error without one (tf failed at run time; here a `ValueError` names the feature). A blank is the
+    id `missing_value` (an extra keyword), or an error without one."""
+    return IdentityColumn(
+        key, num_buckets=num_buckets, default_value=default_value, multivalent=multivalent, missing_value=missing_value
+    )
 
 
-def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype=tf.string, *, multivalent=False):
+def categorical_column_with_hash_bucket(
+    key, hash_bucket_size, dtype=tf.string, *, multivalent=False, missing_value=None
+):
     """`tf.feature_column.categorical_column_with_hash_bucket`: same ids (FarmHash64 of the value, or of the
-    integer's decimal string, modulo `hash_bucket_size`)."""
+    integer's decimal string, modulo `hash_bucket_size`); a blank is hashed as `missing_value` (an extra
+    keyword), or is an error without one."""
     where = f"categorical_column_with_hash_bucket({key!r})"
-    return HashedColumn(key, num_bins=hash_bucket_size, dtype=_dtype(where, dtype), multivalent=multivalent)
+    return HashedColumn(
+        key, num_bins=hash_bucket_size, dtype=_dtype(where, dtype), multivalent=multivalent, missing_value=missing_value
+    )
 
 
 def crossed_column(keys, hash_bucket_size, hash_key=None):

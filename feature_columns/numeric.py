@@ -109,7 +109,8 @@ class NumericColumn(_NumericValue):
         key: the raw feature's name.
         shape: values per example, `(1,)` for a scalar.
         dtype: the raw dtype; integers are cast to float32 for the model.
-        default_value: used where the value is missing; without one a missing value is an error.
+        default_value: the number a blank (missing value: NaN, an empty CSV cell) stands for; without one a blank
+            is an error (see "Blanks" in `feature_columns.categorical`).
         normalization: `None`, `"zscore"` or `"minmax"` (statistics adapted from data), or `"log"` (`log1p`).
         clip: optional `(low, high)` applied to the raw value before scaling.
         name: the column's name; defaults to `key`.
@@ -150,7 +151,8 @@ class NumericColumn(_NumericValue):
 
     def reads(self) -> tuple:
         shape = () if self.shape == (1,) else self.shape
-        return (Read(self.key, self.dtype, shape, numeric=True, default=self.default_value),)
+        option = "`default_value=` the number a blank stands for"
+        return (Read(self.key, self.dtype, shape, numeric=True, default=self.default_value, blank_option=option),)
 
     def _unclipped(self, features, defaults, memo):
         value = numeric_feature(self, self.key, features, defaults, memo)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from feature_columns.base import DenseColumn
+from feature_columns.base import DenseColumn, describe
 
 
 @dataclass(frozen=True)
@@ -19,16 +19,20 @@ class RawFeature:
         dtype: `"string"`, `"float32"`, `"float64"`, `"int32"` or `"int64"`.
         shape: per-example shape: `()` for one value, `(n,)` for a fixed vector, `(None,)` for a multivalent
             feature (padded with `""`, -1, or 0.0 for weights).
-        default: replaces a missing (NaN) value; from the `default_value` of a numeric column reading it.
+        default: replaces a missing value (a blank); from the `default_value` of a numeric column or the
+            `missing_value` of a categorical or text column reading it (see `feature_columns.categorical`).
         num_buckets: integer ids must lie in `[0, num_buckets)`; set when an `IdentityColumn` without a
             `default_value` reads the feature.
+        blank_options: for each column reading the feature that can say what a blank means, the column and
+            that argument as the error for a blank suggests them (`Read.blank_option`).
     """
 
     key: str
     dtype: str
     shape: tuple = ()
-    default: float | None = None
+    default: float | int | str | None = None
     num_buckets: int | None = None
+    blank_options: tuple = ()
 
 
 def walk(columns) -> list:
@@ -146,6 +150,7 @@ def raw_features(columns) -> dict:
 
     defaults: dict = {}
     limits: dict = {}
+    options: dict = {}
     for column in walk(columns):
         for read in column.reads():
             want(read.key, read.dtype, read.shape, numeric_ok=read.numeric)
@@ -153,9 +158,17 @@ def raw_features(columns) -> dict:
                 previous = defaults.setdefault(read.key, read.default)
                 if previous != read.default:
                     raise ValueError(
-                        f"FeatureLayer: raw feature {read.key!r} has two different defaults for missing values, "
-                        f"{previous!r} and {read.default!r}. Give its numeric columns the same `default_value`."
+                        f"FeatureLayer: raw feature {read.key!r} has two different values for a blank (missing "
+                        f"value), {previous!r} and {read.default!r}. Give the columns reading it the same "
+                        "`default_value` (numeric columns) or `missing_value` (categorical and text columns)."
                     )
             if read.num_buckets is not None:
                 limits[read.key] = min(limits.get(read.key, read.num_buckets), read.num_buckets)
-    return {key: replace(spec, default=defaults.get(key), num_buckets=limits.get(key)) for key, spec in wanted.items()}
+            if read.blank_option is not None:
+                options.setdefault(read.key, []).append(f"{describe(column)} {read.blank_option}")
+    return {
+        key: replace(
+            spec, default=defaults.get(key), num_buckets=limits.get(key), blank_options=tuple(options.get(key, ()))
+        )
+        for key, spec in wanted.items()
+    }

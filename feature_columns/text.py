@@ -10,6 +10,7 @@ import keras
 
 from feature_columns.accumulators import Vocabulary
 from feature_columns.base import CategoricalColumn, Read, column_spec, describe
+from feature_columns.categorical import check_missing_value
 from feature_columns.tensors import raw_tensor
 from feature_columns.validation import check_choice, check_key, check_positive_int, freeze
 from feature_columns.vocabulary import check_vocabulary
@@ -33,6 +34,8 @@ class TextColumn(CategoricalColumn):
         vocabulary: the tokens, or None to learn the most frequent ones with `FeatureLayer.adapt`.
         standardize, split, ngrams: as in `TextVectorization`.
         output_sequence_length: a fixed number of token ids per example; None for a bag of words.
+        missing_value: the text a blank reads as (`""`: no tokens); None makes a blank an error. See "Blanks" in
+            `feature_columns.categorical`.
         name: defaults to `key`.
 
     >>> TextColumn("review", vocabulary=["good", "bad"]).num_buckets
@@ -46,6 +49,7 @@ class TextColumn(CategoricalColumn):
     split: str | None = "whitespace"
     ngrams: int | None = None
     output_sequence_length: int | None = None
+    missing_value: str | None = None
     name: str | None = None
 
     def __post_init__(self):
@@ -56,6 +60,7 @@ class TextColumn(CategoricalColumn):
         for arg in ("ngrams", "output_sequence_length"):
             if getattr(self, arg) is not None:
                 check_positive_int(where, arg, getattr(self, arg))
+        check_missing_value(where, self.missing_value, "string")
         vocabulary = self.vocabulary
         if vocabulary is None:
             if self.max_tokens is None:
@@ -99,7 +104,7 @@ class TextColumn(CategoricalColumn):
     always_one_id = False  # padding gets no id
 
     def reads(self) -> tuple:
-        return (Read(self.key, "string"),)
+        return (Read(self.key, "string", default=self.missing_value, blank_option='`missing_value=""`'),)
 
     @property
     def keeps_state(self) -> bool:
