@@ -110,3 +110,45 @@ def test_an_export_signature_must_name_a_column_of_the_file(tmp_path):
 def test_keep_values_must_be_lists():
     with pytest.raises(ValueError, match="`keep` must map column names to non-empty lists"):
         CsvFiles("a.csv", keep={"category": "fresh"})
+
+
+def test_text_columns_are_declared_in_toml_with_the_fourth_root_rule(tmp_path):
+    path = tmp_path / "text.toml"
+    path.write_text(
+        """
+[data]
+train = "reviews.csv"
+label = "y"
+
+[columns.words]
+type = "text"
+key = "review"
+max_tokens = 10000
+ngrams = 2
+standardize = "lower"
+
+[columns.sequence]
+type = "text"
+key = "review"
+vocabulary = ["good", "bad"]
+output_sequence_length = 5
+
+[columns.words_embedding]
+type = "embedding"
+categorical_column = "words"
+
+[columns.sequence_embedding]
+type = "embedding"
+categorical_column = "sequence"
+dimension = 2
+
+[model]
+features = ["words_embedding"]
+"""
+    )
+    columns = load_config(str(path)).columns
+    words = columns["words"]
+    assert (words.key, words.max_tokens, words.ngrams, words.standardize) == ("review", 10000, 2, "lower")
+    assert columns["sequence"].output_sequence_length == 5 and columns["sequence"].num_buckets == 3
+    # The fourth-root rule: round(10000 ** 0.25) = 10 dimensions.
+    assert columns["words_embedding"].resolved_dimension == 10
