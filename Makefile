@@ -8,10 +8,13 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 .PHONY: demo test lint doctest bench bench-env clean
 
 # The exact versions come from constraints.txt; setup.cfg holds the library's compatible ranges.
+# tensorflow-serving-api (TF Serving's protos, for `tfkit serve`'s gRPC API) goes in with --no-deps: its wheel asks
+# for the `tensorflow` distribution, which must not sit beside tensorflow-cpu; its real needs come from setup.cfg.
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[cpu,dev]"
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt tensorflow-serving-api
 	touch $(STAMP)
 
 demo: $(STAMP)

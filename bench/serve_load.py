@@ -62,7 +62,10 @@ def _server(base: str, name: str):
     port = _free_port()
     command = [sys.executable, "-m", "tfkit.cli", "serve", "--model_base_path", base, "--model_name", name]
     process = subprocess.Popen(
-        [*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+        [*command, "--rest_api_port", str(port), "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
     )
     try:
         deadline = time.monotonic() + 120

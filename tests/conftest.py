@@ -1,8 +1,10 @@
-"""Shared fixtures: quiet TensorFlow, seeded runs, and the real data directory."""
+"""Shared fixtures: quiet TensorFlow, seeded runs, the real data directory, and a trained taxi-fare model."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import shutil
 
 import keras
 import pytest
@@ -10,6 +12,7 @@ import pytest
 DATA_DIR = os.environ.get("TFKIT_DATA") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 TAXI_DIR = os.path.join(DATA_DIR, "taxifare")
 CENSUS_DIR = os.path.join(DATA_DIR, "census")
+TAXI_CONFIG = os.path.join(os.path.dirname(__file__), "..", "examples", "taxifare", "config.toml")
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +34,27 @@ def taxi_dir():
 @pytest.fixture(scope="session")
 def census_dir():
     return _data_folder(CENSUS_DIR, "adult.data")
+
+
+@pytest.fixture(scope="session")
+def taxi_model(taxi_dir, tmp_path_factory):
+    """`(estimator, test rides without fares)`: the taxi example's model after one epoch on a copy of the rides.
+
+    The copy is deleted before this returns, so whatever a test exports carries everything it needs (bucket
+    boundaries and the rest live in the model). Trained once per session for the serving tests (REST, gRPC).
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from tfkit import pipeline
+    from tfkit.config import load_config
+
+    tmp = tmp_path_factory.mktemp("taxi")
+    shutil.copytree(taxi_dir, tmp / "data" / "taxifare")
+    config = load_config(TAXI_CONFIG, environ={"TFKIT_DATA": str(tmp / "data")})
+    config = dataclasses.replace(config, training={**config.training, "model_dir": None})
+    estimator = pipeline.make_estimator(config).train(config.data_path("train"), epochs=1, verbose=0)
+    shutil.rmtree(tmp / "data")
+    rides = pd.read_csv(os.path.join(taxi_dir, "taxi-test.csv")).dropna().head(300).drop(columns="fare_amount")
+    return estimator, rides

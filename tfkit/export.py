@@ -48,6 +48,7 @@ from feature_columns.integration import (
     walk_layers,
     write_saved_model_record,
 )
+from tfkit.graph_errors import rejection_message
 from tfkit.models import find_head, split
 
 RAW_FEATURES_FILE = os.path.join("assets.extra", "raw_features.json")
@@ -356,7 +357,10 @@ class Predictor:
                 f"Predictor: `signature_name` must name a signature taking raw features, one of {raw}. "
                 f"Received: signature_name={signature_name!r}."
             )
-        outputs = self.saved_model.signatures[signature_name](**to_tensors(arrays))
+        try:
+            outputs = self.saved_model.signatures[signature_name](**to_tensors(arrays))
+        except tf.errors.InvalidArgumentError as error:  # a column's check inside the graph
+            raise ValueError(f"Predictor: the model rejected the data: {rejection_message(error)}") from None
         return {key: np.asarray(value) for key, value in outputs.items()}
 
 
@@ -378,7 +382,8 @@ def _sample_value(feature: RawFeature):
         value = 0
     else:
         value = 0.0 if feature.default is None else feature.default
-    return np.full(feature.shape, value).tolist() if feature.shape else value
+    shape = tuple(1 if size is None else size for size in feature.shape)  # one value of a multivalent feature
+    return np.full(shape, value).tolist() if shape else value
 
 
 def sample_request(path: str, output_path: str | None = None) -> dict:

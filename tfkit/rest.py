@@ -92,7 +92,8 @@ def _named(value) -> bool:
     return isinstance(value, dict) and not _is_bytes(value)
 
 
-def _check_names(received, expected, where: str) -> None:
+def check_names(received, expected, where: str) -> None:
+    """A `RequestError` naming what `received` (e.g. `where` = "instance 0") lacks or has beyond `expected`."""
     missing = [name for name in expected if name not in received]
     unknown = sorted(set(received) - set(expected))
     if missing or unknown:
@@ -112,7 +113,7 @@ def _columns(body: dict, specs: dict) -> tuple:
     if "inputs" in body:
         inputs = body["inputs"]
         if _named(inputs):
-            _check_names(inputs, specs, '"inputs"')
+            check_names(inputs, specs, '"inputs"')
             return dict(inputs), False
         if len(specs) == 1:
             return {next(iter(specs)): inputs}, False
@@ -123,7 +124,7 @@ def _columns(body: dict, specs: dict) -> tuple:
     if all(_named(instance) for instance in instances):
         for i, instance in enumerate(instances):
             if instance.keys() != specs.keys():
-                _check_names(instance, specs, f"instance {i}")
+                check_names(instance, specs, f"instance {i}")
         return {name: [instance[name] for instance in instances] for name in specs}, True
     if len(specs) == 1:
         return {next(iter(specs)): instances}, True

@@ -1,9 +1,10 @@
-"""`tfkit serve`: TF Serving's REST API over the versions of one exported model, on Starlette and uvicorn.
+"""`tfkit serve`: TF Serving's gRPC and REST APIs over the versions of one exported model, in one process.
 
-Like TF Serving's default version policy, the server answers with the highest version under the base path
-and watches the path: a version exported while it runs is loaded in the background, warmed up, and then
-swapped in, so requests never wait for a load. A version that fails to load is reported (state `END`) and
-the previous one keeps serving. Endpoints, as in TF Serving:
+One `tfkit.model_server.ModelServer` sits beneath both APIs: like TF Serving's default version policy, it
+serves the highest version under the base path and loads versions exported while it runs in the background
+(a version that fails to load is reported, state `END`, and the previous one keeps serving). gRPC is
+`tfkit.grpc_service` (`PredictionService`, `ModelService.GetModelStatus`); REST is a Starlette app run by
+uvicorn, with TF Serving's endpoints:
 
 - `GET /v1/models/<name>[/versions/<v>]`: status; `GET .../metadata`: the signatures.
 - `POST /v1/models/<name>[/versions/<v>]:predict`: row (`instances`) or columnar (`inputs`) format, on
@@ -14,7 +15,14 @@ the previous one keeps serving. Endpoints, as in TF Serving:
 - `POST ...:regress` and `...:classify`: `tf.Example`-style `examples`; they use the `regression` and
   `classification` signatures unless `signature_name` says otherwise.
 
-Every error is JSON, `{"error": "..."}`, with its HTTP status; a bad request never stops the server.
+Every REST error is JSON, `{"error": "..."}`, with its HTTP status; a gRPC error is `INVALID_ARGUMENT` (or
+`NOT_FOUND`) with the same message. A bad request never stops the server.
+
+As TF Serving's `tensorflow_model_server`, `tfkit serve` takes `--port` for gRPC (8500) and `--rest_api_port`
+for REST (8501 here; 0 turns REST off, and in tfkit `--port=0` turns gRPC off). `serve` runs both until Ctrl-C
+or SIGTERM, then stops gracefully: REST finishes the requests in flight, gRPC gives its calls in flight
+`GRPC_GRACE_SECONDS`; a second Ctrl-C cuts the wait short. `serving` does the same in background threads of the
+calling process, until its block ends:
 
 >>> from feature_columns import NumericColumn
 >>> from tfkit.export import export_saved_model
@@ -22,28 +30,25 @@ Every error is JSON, `{"error": "..."}`, with its HTTP status; a bad request nev
 >>> from tfkit.models import dnn
 >>> base = tempfile.mkdtemp()
 >>> _ = export_saved_model(dnn([NumericColumn("x")], RegressionHead(), hidden_units=[2]), base)
->>> server = ModelServer(base, "demo")
->>> server.refresh()  # what the running server does every `poll_seconds`
->>> server.status(None)
-{'model_version_status': [{'version': '1', 'state': 'AVAILABLE', 'status': {'error_code': 'OK', 'error_message': ''}}]}
->>> len(server.servable(None).predict({"instances": [{"x": 1.0}, {"x": 2.0}]})["predictions"])
-2
-
-`serve(base, port=8501)` runs the same with uvicorn; `tfkit serve --model_base_path BASE` from a shell.
+>>> with serving(base, model_name="demo", port=0, rest_api_port=0, log_level="warning") as ports:  # 0: a free port
+...     connection = http.client.HTTPConnection("127.0.0.1", ports.rest)
+...     connection.request("POST", "/v1/models/demo:predict", body='{"instances": [{"x": 1.0}]}')
+...     len(json.loads(connection.getresponse().read())["predictions"])
+1
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import http.client  # noqa: F401  (used by the doctest above)
 import json
 import logging
 import os
+import signal
 import tempfile  # noqa: F401  (used by the doctest above)
 import threading
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
-import tensorflow as tf
 from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -51,21 +56,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from tensorflow.core.protobuf import saved_model_pb2
 
 from feature_columns.integration import is_count
-from tfkit import export, rest
+from tfkit import rest
+from tfkit.model_server import EXAMPLE_SIGNATURES, ModelServer
 
 logger = logging.getLogger("tfkit.serve")
 
 DEFAULT_MAX_BODY_BYTES = 16 * 2**20
 DEFAULT_POLL_SECONDS = 1.0  # TF Serving's --file_system_poll_wait_seconds
-# The signatures that Classify and Regress use when the request names none (TF Serving would use
-# serving_default, which in a tfkit export takes raw features, not tf.Examples).
-_EXAMPLE_APIS = {
-    "classify": ("classification", rest.classify_response),
-    "regress": ("regression", rest.regress_response),
-}
+GRPC_GRACE_SECONDS = 30.0
+_RESPONSES = {"classify": rest.classify_response, "regress": rest.regress_response}
 
 
 class JSONResponse(Response):
@@ -77,142 +78,9 @@ class JSONResponse(Response):
         return json.dumps(content, separators=(",", ":")).encode()
 
 
-def _signature_defs(path: str) -> dict:
-    """The `serve` MetaGraph's SignatureDefs as TF Serving's metadata JSON writes them."""
-    saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, "saved_model.pb"), "rb") as file:
-        saved_model.ParseFromString(file.read())
-    (graph,) = [g for g in saved_model.meta_graphs if "serve" in g.meta_info_def.tags]
-    return {
-        name: json_format.MessageToDict(
-            signature, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-        )
-        for name, signature in graph.signature_def.items()
-    }
-
-
-@dataclass
-class Servable:
-    """One loaded version: its signatures, raw features and metadata."""
-
-    version: int
-    path: str
-    signatures: dict
-    raw_features: dict
-    signature_defs: dict
-
-    @classmethod
-    def load(cls, path: str, version: int) -> Servable:
-        saved_model = tf.saved_model.load(path)
-        return cls(
-            version=version,
-            path=path,
-            signatures=dict(saved_model.signatures),
-            raw_features=export.read_raw_features(path),
-            signature_defs=_signature_defs(path),
-        )
-
-    def signature(self, name: str):
-        if name not in self.signatures:
-            raise rest.RequestError(
-                f"`signature_name` must be one of {sorted(self.signatures)}. Received: signature_name={name!r}."
-            )
-        return self.signatures[name]
-
-    def predict(self, body: dict) -> dict:
-        function = self.signature(body.get("signature_name", "serving_default"))
-        tensors, row_format = rest.predict_inputs(body, function.structured_input_signature[1])
-        return rest.predict_response(_run(function, tensors), row_format=row_format)
-
-    def classify_or_regress(self, api: str, body: dict) -> dict:
-        default_signature, respond = _EXAMPLE_APIS[api]
-        function = self.signature(body.get("signature_name", default_signature))
-        inputs = rest.serialized_examples(body, self.raw_features)
-        return respond(_run(function, {export.EXAMPLES_INPUT: inputs}))
-
-    def warm_up(self) -> None:
-        """One request with the sample body, so the first real request does not pay for graph set-up."""
-        self.predict(export.sample_request(self.path))
-
-
-def _run(function, tensors: dict) -> dict:
-    try:
-        outputs = function(**tensors)
-    except (tf.errors.InvalidArgumentError, TypeError, ValueError) as error:
-        # What TF rejects here is the request's content (a required tf.Example feature missing, ...).
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise rest.RequestError(f"the model rejected the request: {message}") from None
-    return {name: value.numpy() for name, value in outputs.items()}
-
-
-@dataclass
-class ModelServer:
-    """The versions of one model under `base_path`: the served one, and those that failed to load."""
-
-    base_path: str
-    name: str
-    current: Servable | None = None
-    failed: dict = field(default_factory=dict)  # {version: error message}
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def refresh(self) -> None:
-        """Loads the highest version on disk if it is not the served one; errors are logged, never raised."""
-        with self._lock:  # one load at a time, even if a poll overruns its interval
-            candidates = [v for v in export.versions(self.base_path) if v not in self.failed]
-            if not candidates or (self.current and self.current.version == candidates[-1]):
-                return
-            version = candidates[-1]
-            path = os.path.join(self.base_path, str(version))
-            try:
-                servable = Servable.load(path, version)
-                servable.warm_up()
-            except Exception as error:  # a broken export must not stop the server
-                self.failed[version] = f"{type(error).__name__}: {error}"
-                logger.error("model %r: version %d failed to load and is skipped: %s", self.name, version, error)
-                return
-            self.current = servable
-            logger.info("model %r: serving version %d from %s", self.name, version, path)
-
-    def servable(self, version: int | None) -> Servable:
-        current = self.current
-        if current is None:
-            raise rest.RequestError(
-                f"model {self.name!r} has no loaded version (none under {self.base_path!r}).", status=404
-            )
-        if version is not None and version != current.version:
-            raise rest.RequestError(
-                f"version {version} of model {self.name!r} is not served; served: {current.version}.", status=404
-            )
-        return current
-
-    def status(self, version: int | None) -> dict:
-        """TF Serving's GetModelStatusResponse JSON."""
-        states = {v: ("END", "UNKNOWN", message) for v, message in self.failed.items()}
-        if self.current is not None:
-            states[self.current.version] = ("AVAILABLE", "OK", "")
-        if version is not None:
-            if version not in states:
-                raise rest.RequestError(
-                    f"version {version} of model {self.name!r} is unknown; known: {sorted(states)}.", status=404
-                )
-            states = {version: states[version]}
-        if not states:
-            raise rest.RequestError(
-                f"model {self.name!r} has no version yet (none under {self.base_path!r}).", status=404
-            )
-        return {
-            "model_version_status": [
-                {"version": str(v), "state": state, "status": {"error_code": code, "error_message": message}}
-                for v, (state, code, message) in sorted(states.items(), reverse=True)
-            ]
-        }
-
-
 def _server(request: Request) -> ModelServer:
     server = request.app.state.model_server
-    name = request.path_params["name"]
-    if name != server.name:
-        raise rest.RequestError(f"model {name!r} is not served here. Served: {server.name!r}.", status=404)
+    server.check_name(request.path_params["name"])
     return server
 
 
@@ -223,10 +91,16 @@ async def _status(request: Request) -> JSONResponse:
 async def _metadata(request: Request) -> JSONResponse:
     server = _server(request)
     servable = server.servable(request.path_params.get("version"))
+    signature_defs = {
+        name: json_format.MessageToDict(
+            signature, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+        for name, signature in servable.signature_defs.items()
+    }
     return JSONResponse(
         {
             "model_spec": {"name": server.name, "signature_name": "", "version": str(servable.version)},
-            "metadata": {"signature_def": {"signature_def": servable.signature_defs}},
+            "metadata": {"signature_def": {"signature_def": signature_defs}},
         }
     )
 
@@ -248,13 +122,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def _call(request: Request) -> JSONResponse:
     server = _server(request)
     api = request.path_params["api"]
-    if api != "predict" and api not in _EXAMPLE_APIS:
+    if api != "predict" and api not in EXAMPLE_SIGNATURES:
         raise rest.RequestError(f"unknown API {api!r}. Use :predict, :classify or :regress.", status=404)
     servable = server.servable(request.path_params.get("version"))
     body = rest.parse_body(await _read_body(request, request.app.state.max_body_bytes))
 
     def answer():
-        return servable.predict(body) if api == "predict" else servable.classify_or_regress(api, body)
+        if api == "predict":
+            name = body.get("signature_name", "serving_default")
+            tensors, row_format = rest.predict_inputs(body, servable.input_specs(name))
+            return rest.predict_response(servable.run(name, tensors), row_format=row_format)
+        serialized = rest.serialized_examples(body, servable.raw_features)
+        return _RESPONSES[api](
+            servable.run_examples(api, body.get("signature_name", EXAMPLE_SIGNATURES[api]), serialized)
+        )
 
     # TensorFlow runs outside the event loop, so other requests are read and answered meanwhile.
     return JSONResponse(await run_in_threadpool(answer))
@@ -273,28 +154,8 @@ async def _internal_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": f"internal error: {type(error).__name__}: {error}"}, status_code=500)
 
 
-async def _watch(server: ModelServer, poll_seconds: float) -> None:
-    """Polls the base path until the app shuts down (the lifespan cancels this task)."""
-    while True:
-        await asyncio.sleep(poll_seconds)
-        await run_in_threadpool(server.refresh)
-
-
-def create_app(
-    model_base_path: str,
-    *,
-    model_name: str | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    poll_seconds: float = DEFAULT_POLL_SECONDS,
-) -> Starlette:
-    """The ASGI app serving the versions under `model_base_path` (any ASGI server can run it).
-
-    Args:
-        model_base_path: the folder of integer versions, as `export_saved_model` writes it.
-        model_name: the `<name>` in the URLs; defaults to the base folder's name.
-        max_body_bytes: larger request bodies are refused with 413.
-        poll_seconds: how often to look for a new version.
-    """
+def _model_server(model_base_path, model_name: str | None, max_body_bytes: int, poll_seconds: float) -> ModelServer:
+    """The `ModelServer` of `model_base_path`, once the settings are known to be valid."""
     model_base_path = os.fspath(model_base_path)
     if not os.path.isdir(model_base_path):
         raise FileNotFoundError(
@@ -309,19 +170,11 @@ def create_app(
         raise ValueError(
             f"tfkit.serve: `poll_seconds` must be a positive number. Received: poll_seconds={poll_seconds!r}."
         )
-    server = ModelServer(model_base_path, model_name or os.path.basename(os.path.abspath(model_base_path)))
+    return ModelServer(model_base_path, model_name or os.path.basename(os.path.abspath(model_base_path)))
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        await run_in_threadpool(server.refresh)
-        if server.current is None:
-            logger.warning("model %r: no loadable version under %r yet; waiting for one", server.name, model_base_path)
-        watcher = asyncio.get_running_loop().create_task(_watch(server, poll_seconds))
-        try:
-            yield
-        finally:
-            watcher.cancel()
 
+def _app(server: ModelServer, max_body_bytes: int, lifespan=None) -> Starlette:
+    """The REST API of `server`; `lifespan` runs around it (see `create_app`)."""
     model, version = "/v1/models/{name}", "/versions/{version:int}"
     routes = [
         Route(model, _status, methods=["GET"]),
@@ -341,21 +194,145 @@ def create_app(
     return app
 
 
-def serve(
+def create_app(
+    model_base_path: str,
+    *,
+    model_name: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    poll_seconds: float = DEFAULT_POLL_SECONDS,
+) -> Starlette:
+    """The REST API alone, as an ASGI app serving the versions under `model_base_path` (any ASGI server runs it).
+
+    The app loads the latest version when it starts and watches for new ones until it shuts down.
+
+    Args:
+        model_base_path: the folder of integer versions, as `export_saved_model` writes it.
+        model_name: the `<name>` in the URLs; defaults to the base folder's name.
+        max_body_bytes: larger request bodies are refused with 413.
+        poll_seconds: how often to look for a new version.
+    """
+    server = _model_server(model_base_path, model_name, max_body_bytes, poll_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        with server.watching(poll_seconds):  # the first load happens before the socket opens
+            yield
+
+    return _app(server, max_body_bytes, lifespan)
+
+
+class Ports(NamedTuple):
+    """The ports `serving` listens on; None where that API is off."""
+
+    grpc: int | None
+    rest: int | None
+
+
+def _check_port(arg: str, port) -> None:
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
+        raise ValueError(
+            f"tfkit.serve: `{arg}` must be a port number (0 for any free one) or None to turn that API off. "
+            f"Received: {arg}={port!r}."
+        )
+
+
+@contextlib.contextmanager
+def _rest_running(app: Starlette, host: str, port: int, log_level: str):
+    """uvicorn serving `app` in a thread; yields the port; stops gracefully (requests in flight finish) on exit."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+
+    def run() -> None:
+        with contextlib.suppress(SystemExit):  # how uvicorn ends when it cannot start, having logged why
+            server.run()
+
+    thread = threading.Thread(target=run, name="tfkit-serve-rest", daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.01)
+        if not thread.is_alive():  # uvicorn logged why and left its thread
+            raise OSError(
+                f"tfkit serve: REST could not listen on {host}:{port}: the port is in use or not allowed. Choose "
+                "another `rest_api_port` (--rest_api_port)."
+            )
+    try:
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+@contextlib.contextmanager
+def serving(
     model_base_path: str,
     *,
     model_name: str | None = None,
     host: str = "127.0.0.1",
-    port: int = 8501,
+    port: int | None = 8500,
+    rest_api_port: int | None = 8501,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     poll_seconds: float = DEFAULT_POLL_SECONDS,
     log_level: str = "info",
-) -> None:
-    """Runs the server with uvicorn until interrupted (Ctrl-C or SIGTERM). See `create_app` for the args.
+):
+    """Serves gRPC and REST from background threads of this process until the block ends; yields the `Ports`.
 
-    It listens on `host` (`127.0.0.1`, this machine only; `0.0.0.0` for every interface) and `port`.
+    Args:
+        model_base_path, model_name, max_body_bytes, poll_seconds: as in `create_app`; `max_body_bytes` also
+            bounds a gRPC request (larger ones get `RESOURCE_EXHAUSTED`).
+        host: the interface: `127.0.0.1` (this machine only, the default) or `0.0.0.0` (every interface).
+        port: the gRPC port, as TF Serving's `--port`; 0 takes a free one, None turns gRPC off.
+        rest_api_port: the REST port, as TF Serving's `--rest_api_port`; 0 takes a free one, None turns REST off.
+        log_level: uvicorn's.
     """
-    import uvicorn
+    _check_port("port", port)
+    _check_port("rest_api_port", rest_api_port)
+    if port is None and rest_api_port is None:
+        raise ValueError("tfkit.serve: `port` (gRPC) and `rest_api_port` (REST) are both off. Turn one on.")
+    if port == rest_api_port and port:
+        raise ValueError(
+            f"tfkit.serve: `port` (gRPC) and `rest_api_port` (REST) must differ. Received: both {port}. As in TF "
+            "Serving, `--port` is the gRPC port: give REST its own with `--rest_api_port` (e.g. --port=8500 "
+            "--rest_api_port=8501)."
+        )
+    server = _model_server(model_base_path, model_name, max_body_bytes, poll_seconds)
+    with server.watching(poll_seconds), contextlib.ExitStack() as stack:
+        if port is not None:
+            from tfkit import grpc_service  # here: REST alone works without tensorflow-serving-api's protos
 
-    app = create_app(model_base_path, model_name=model_name, max_body_bytes=max_body_bytes, poll_seconds=poll_seconds)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+            options = {"max_message_bytes": max_body_bytes, "grace_seconds": GRPC_GRACE_SECONDS}
+            port = stack.enter_context(grpc_service.running(server, host, port, **options))
+        if rest_api_port is not None:
+            rest_api_port = stack.enter_context(
+                _rest_running(_app(server, max_body_bytes), host, rest_api_port, log_level)
+            )
+        listening = [f"{api} on {host}:{p}" for api, p in (("gRPC", port), ("REST", rest_api_port)) if p is not None]
+        logger.info("model %r: %s", server.name, ", ".join(listening))
+        yield Ports(grpc=port, rest=rest_api_port)
+
+
+def serve(model_base_path: str, **options) -> None:
+    """Runs `serving(model_base_path, **options)` until Ctrl-C or SIGTERM, then stops gracefully.
+
+    Call it from the main thread (signals reach only that one). The signal is raised again once both APIs have
+    stopped, so the process's exit status reports it, as uvicorn's does; a second Ctrl-C cuts the wait short
+    (KeyboardInterrupt).
+    """
+    stop, received, previous = threading.Event(), [], {}
+
+    def on_signal(number, frame) -> None:
+        received.append(number)
+        for number_, handler in previous.items():  # the next signal takes its usual, immediate effect
+            signal.signal(number_, handler)
+        stop.set()
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, on_signal)
+    try:
+        with serving(model_base_path, **options):
+            logger.info("serving until Ctrl-C or SIGTERM")
+            stop.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    signal.raise_signal(received[0])

@@ -6,10 +6,8 @@ every prediction below comes from what the SavedModel carries. The server is a r
 
 import base64
 import contextlib
-import dataclasses
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,29 +21,20 @@ import tensorflow as tf
 from live_server import call, running
 
 import feature_columns as fc
-from tfkit import cli, export, heads, models, pipeline, rest
-from tfkit.config import load_config
+from tfkit import cli, export, heads, models, rest
 from tfkit.serve import create_app
 
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "taxifare", "config.toml")
 MAX_BODY_BYTES = 64 * 1024
 POLL_SECONDS = 0.2
 
 
 @pytest.fixture(scope="module")
-def taxi(taxi_dir, tmp_path_factory):
-    """`(estimator, export base, test rides)`: one epoch on a copy of the rides, the copy deleted, exported."""
-    tmp = tmp_path_factory.mktemp("taxi")
-    data = tmp / "data" / "taxifare"
-    shutil.copytree(taxi_dir, data)
-    config = load_config(EXAMPLE, environ={"TFKIT_DATA": str(tmp / "data")})
-    config = dataclasses.replace(config, training={**config.training, "model_dir": None})
-    estimator = pipeline.make_estimator(config).train(config.data_path("train"), epochs=1, verbose=0)
-    shutil.rmtree(tmp / "data")  # the training rides are gone; bucket boundaries etc. live in the model
-    base = tmp / "exports" / "taxifare"
+def taxi(taxi_model, tmp_path_factory):
+    """`(estimator, export base, test rides)`: the session's taxi model (trained on rides since deleted), exported."""
+    estimator, rides = taxi_model
+    base = tmp_path_factory.mktemp("taxi") / "exports" / "taxifare"
     path = estimator.export_saved_model(str(base))
     assert os.listdir(os.path.join(path, "assets")) == []  # hashed and bucketized columns need no vocab files
-    rides = pd.read_csv(os.path.join(taxi_dir, "taxi-test.csv")).dropna().head(300).drop(columns="fare_amount")
     return estimator, str(base), rides
 
 
@@ -430,7 +419,8 @@ def _free_port() -> int:
 def test_tfkit_serve_answers_on_loopback_and_shuts_down_gracefully_on_sigterm(taxi, expected):
     _, base, rides = taxi
     port = _free_port()
-    command = [sys.executable, "-m", "tfkit.cli", "serve", "--model_base_path", base, "--port", str(port)]
+    command = [sys.executable, "-m", "tfkit.cli", "serve", "--model_base_path", base, "--rest_api_port", str(port)]
+    command += ["--port", "0"]  # REST alone: gRPC's default port may be taken (tests/tfkit/test_grpc.py runs both)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
