@@ -8,6 +8,8 @@ from tfkit.config import PipelineConfig
 from tfkit.data import CsvFiles
 from tfkit.estimator import Estimator
 from tfkit.estimator.compile import check_optimizer, make_optimizer
+from tfkit.estimator.inputs import Inputs
+from tfkit.estimator.model_dir import check_export_base
 from tfkit.models import linear_columns, wide_and_deep_optimizer
 
 _ESTIMATOR_OPTIONS = (
@@ -53,10 +55,22 @@ def _side_optimizer(config: PipelineConfig, params: dict, side: str):
 def train(config: PipelineConfig, *, verbose="auto") -> dict:
     """Trains, evaluates on the test split (if any) and exports (if `[export] dir` is set).
 
+    Everything the run uses is checked before training starts, and a refusal leaves model_dir and export dir as
+    they were: the model_dir (see `tfkit.Estimator`; `[training] overwrite = true` trains in one holding files
+    tfkit did not write), the export dir (not the model_dir or a folder above it), and every split: `train`
+    and `eval` are read by `Estimator.train` before it builds anything, `test` is read and checked here first
+    (files, columns, labels) and read again after training.
+
     Returns:
         `{"estimator", "eval_metrics", "test_metrics", "export_path"}` (absent parts are None).
     """
     estimator = make_estimator(config)
+    if config.export_dir:
+        check_export_base(f"{config.path}: [export] dir", estimator.model_dir, config.export_dir)
+    if config.test:
+        where = f"{config.path}: [data] test"
+        inputs = Inputs(estimator.columns, estimator.head, estimator.label)
+        inputs.check_labels(inputs.read(config.data_source("test"), where), where)
     batch_size = config.training.get("batch_size", 512)
     estimator.train(
         config.data_source("train"),
@@ -65,6 +79,7 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
         validation_data=config.data_source("eval"),
         early_stopping_patience=config.training.get("early_stopping_patience", "auto"),
         verbose=verbose,
+        overwrite=config.training.get("overwrite", False),
     )
     result = {"estimator": estimator, "eval_metrics": None, "test_metrics": None, "export_path": None}
     if config.eval:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import keras
@@ -18,10 +19,37 @@ from tfkit.estimator.report import report
 from tfkit.estimator.warm_start import warm_start, warm_start_settings
 from tfkit.export import export_saved_model
 from tfkit.files import write_json
+from tfkit.graph_errors import rejection_message
 from tfkit.models import BUILDERS, check_params, split
 
 # Epochs without a better validation loss before training stops (and the best weights come back).
 DEFAULT_EARLY_STOPPING_PATIENCE = 3
+
+
+@contextlib.contextmanager
+def _column_checks(where: str, backup: str | None = None):
+    """Re-raises a column's check failing in the input pipeline (a `tf.data` input is checked as it streams, not
+    before) as a ValueError whose first line is the check's own message and fix, not TensorFlow's long
+    `InvalidArgumentError`. Checkpoints already written (`backup`) are kept, and said so."""
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as error:
+        if "assertion failed: " not in error.message:  # not a check's failure: TensorFlow's error is all there is
+            raise
+        text = f"{where}: {rejection_message(error)}"
+        if backup and os.path.exists(backup):
+            text += f"\nThe last checkpoint, written before the failing batch, stays in {backup!r}: fix the data and "
+            text += "train again to resume from it."
+        raise ValueError(text) from None
+
+
+class _StepProgbarLogger(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, counting the steps that ran: Keras reports the end of each call as a whole block of
+    `steps_per_execution` steps, so an epoch of 28 steps in blocks of 32 showed "32/28". Counts are capped at the
+    epoch's steps where Keras knows them (tfkit's own inputs, datasets of known cardinality)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch if self.target is None else min(batch, self.target - 1), logs)
 
 
 class Estimator:
@@ -37,7 +65,9 @@ class Estimator:
         model_params: the builder's keyword arguments, e.g. `{"hidden_units": [64, 32]}`.
         model_dir: where the definition, weights, checkpoints, logs and metrics go (see
             `tfkit.estimator.model_dir`); `None` keeps everything in memory. Creating an Estimator on a
-            `model_dir` that holds a trained model restores it; one holding a different model is an error.
+            `model_dir` that holds a trained model restores it; one holding a different model is an error that
+            names what differs, and so is a model_dir inside an export (a SavedModel or its export base). A
+            model_dir holding files tfkit did not write is trained in only with `train(..., overwrite=True)`.
         optimizer: a Keras optimizer instance (e.g. `tfkit.models.wide_and_deep_optimizer()`), used by this
             Estimator alone, or the name of one, any case (`"adam"`, `"Adagrad"`, `"lazy_adam"`: see
             `tfkit.estimator.compile.OPTIMIZERS`), made with `learning_rate`.
@@ -109,6 +139,8 @@ class Estimator:
         self.model_params = check_params(where, model, model_params)
         self.model_name = model
         self.model_dir = model_dirs.check_path(where, model_dir)
+        if self.model_dir:
+            model_dirs.check_location(where, self.model_dir)
         compiling.check_optimizer(where, optimizer, learning_rate)
         self.optimizer, self.learning_rate = optimizer, learning_rate
         compiling.check_steps_per_execution(where, steps_per_execution)
@@ -220,6 +252,7 @@ class Estimator:
         early_stopping_patience: int | str | None = "auto",
         callbacks=(),
         verbose="auto",
+        overwrite: bool = False,
     ):
         """Trains; on a first call adapts the feature columns to `data` (one pass) and builds the model.
 
@@ -235,16 +268,39 @@ class Estimator:
                 the best weights (needs `validation_data`). `"auto"`: 3 epochs when there is `validation_data`;
                 `None`: never stop early.
             callbacks: more Keras callbacks.
+            verbose: Keras's `verbose`; its progress bar counts the steps that ran, not whole
+                `steps_per_execution` blocks, where the number of batches is known.
+            overwrite: train in a `model_dir` that holds files tfkit did not write (and no `estimator.json`), e.g.
+                another model's `model.weights.h5`; tfkit's own files (`estimator.json`, `model.weights.h5`,
+                `backup/`, `logs/`, `eval/`) replace any of the same name, other files stay. Without it, such a
+                model_dir is refused before anything is read or written.
 
         Returns:
             self, so calls chain.
+
+        A column's check failing as a `tf.data` input streams (e.g. an id out of range) is a ValueError with the
+        check's message, and the checkpoints written before it stay in `model_dir`.
         """
         where = f"{type(self).__name__}.train"
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"{where}: `overwrite` must be True or False. Received: overwrite={overwrite!r}.")
+        if self.model is None and self.model_dir:
+            model_dirs.check_foreign(where, self.model_dir, overwrite)
         source = self._inputs.check_labels(self._inputs.read(data, where), where)
         validation = None
         if validation_data is not None:
-            validation = self._inputs.read(validation_data, f"{where}(validation_data)")
+            check = f"{where}(validation_data)"
+            validation = self._inputs.check_labels(self._inputs.read(validation_data, check), check)
         patience = _early_stopping_patience(where, early_stopping_patience, validation)
+        with _column_checks(where, self.model_dir and self._path(model_dirs.BACKUP_DIR)):
+            self._fit(source, validation, epochs, steps, batch_size, patience, [*callbacks], verbose)
+        self.trained = True
+        if self.model_dir:
+            model_dirs.write_weights(self.model_dir, self.model)
+        return self
+
+    def _fit(self, source, validation, epochs, steps, batch_size, patience, callbacks, verbose) -> None:
+        """`train` once its arguments are checked: builds the model on a first call, then runs Keras's `fit`."""
         if self.model is None:
             self._build_from(source)
         resuming = self.trained or (self.model_dir and os.path.exists(self._path(model_dirs.BACKUP_DIR)))
@@ -262,19 +318,18 @@ class Estimator:
             train_ds, epochs = train_ds.repeat().take(steps), 1
         if validation is not None:
             validation = self._inputs.batches(validation, self._preprocessor, batch_size, shuffle=False, passes=epochs)
+        callbacks += self._callbacks(patience)
+        if verbose != 0 and not any(isinstance(callback, keras.callbacks.ProgbarLogger) for callback in callbacks):
+            callbacks.append(_StepProgbarLogger())
         history = self._core.fit(
             train_ds,
             epochs=epochs,
             validation_data=validation,
-            callbacks=[*callbacks, *self._callbacks(patience)],
+            callbacks=callbacks,
             shuffle=False,  # the input pipeline shuffles whole batches itself
             verbose=verbose,
         )
         self.history = history.history
-        self.trained = True
-        if self.model_dir:
-            model_dirs.write_weights(self.model_dir, self.model)
-        return self
 
     def _callbacks(self, early_stopping_patience) -> list:
         """Checkpoints and TensorBoard logs in `model_dir`, and early stopping, as asked."""
@@ -305,14 +360,16 @@ class Estimator:
         weights.
         """
         self._require_trained("evaluate")
-        source = self._inputs.read(data, f"{type(self).__name__}.evaluate")
+        where = f"{type(self).__name__}.evaluate"
+        source = self._inputs.read(data, where)
         # Three passes (metrics, labels, predictions): arrays are preprocessed once and replayed from memory.
         dataset = self._inputs.batches(source, self._preprocessor, batch_size, shuffle=False, passes=3)
-        results = self._core.evaluate(dataset, return_dict=True, verbose=0)
+        with _column_checks(where):
+            results = self._core.evaluate(dataset, return_dict=True, verbose=0)
+            labels = np.concatenate([np.asarray(batch[1]) for batch in dataset.map(lambda x, y, *w: (x, y))])
+            logits = self._core.predict(dataset.map(lambda x, *rest: x), verbose=0)
         metrics = {key: float(value) for key, value in results.items()}
         metrics["average_loss"] = metrics["loss"]
-        labels = np.concatenate([np.asarray(batch[1]) for batch in dataset.map(lambda x, y, *w: (x, y))])
-        logits = self._core.predict(dataset.map(lambda x, *rest: x), verbose=0)
         values, plots = report(self.head, labels, logits)
         metrics.update({key: values[key] for key in ("prediction/mean", "label/mean") if key in values})
         if self.model_dir:
@@ -326,10 +383,12 @@ class Estimator:
     def predict_batch(self, data, *, batch_size: int = 512) -> dict:
         """The head's predictions for all of `data`, as arrays: `{"predictions": [n]}` for a regressor."""
         self._require_trained("predict")
-        source = self._inputs.read(data, f"{type(self).__name__}.predict", need_label=False)
-        logits = self._core.predict(
-            self._inputs.batches(source, self._preprocessor, batch_size, shuffle=False), verbose=0
-        )
+        where = f"{type(self).__name__}.predict"
+        source = self._inputs.read(data, where, need_label=False)
+        with _column_checks(where):
+            logits = self._core.predict(
+                self._inputs.batches(source, self._preprocessor, batch_size, shuffle=False), verbose=0
+            )
         return {key: keras.ops.convert_to_numpy(value) for key, value in self.head.predictions(logits).items()}
 
     def predict(self, data, *, batch_size: int = 512):
@@ -344,9 +403,11 @@ class Estimator:
         """Exports for serving (see `tfkit.export.export_saved_model`) and returns the version's path.
 
         `column_signatures` (`{signature name: dense column name}`) adds signatures returning a column's dense
-        output, e.g. `{"embedding": "item_embedding"}` for the item vectors.
+        output, e.g. `{"embedding": "item_embedding"}` for the item vectors. `export_dir_base` must not be the
+        `model_dir` or a folder above it (a model_dir inside an export is refused); `model_dir/export` is fine.
         """
         self._require_trained("export_saved_model")
+        model_dirs.check_export_base(f"{type(self).__name__}.export_saved_model", self.model_dir, export_dir_base)
         return export_saved_model(self.model, export_dir_base, version=version, column_signatures=column_signatures)
 
 

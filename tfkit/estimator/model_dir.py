@@ -10,6 +10,11 @@ A model_dir holds:
   `train` resumes where it stopped; removed when a run finishes;
 - `logs/` (TensorBoard) and `eval/` (the last evaluation's metrics, report and plots).
 
+A model_dir is a folder of its own: one holding files but no `estimator.json` (another model's `model.weights.h5`,
+anything tfkit did not write) is trained in only when `train` is told to `overwrite` (`check_foreign`), and one
+inside an export base or a SavedModel is refused (`check_location`), as is an export base around a model_dir
+(`check_export_base`): a model server would find tfkit's files beside its versions.
+
 A model is rebuilt from `estimator.json` and `model.weights.h5` alone: the saved state is used instead of a new
 adapt, and pretrained embedding sources are not read again once there are trained weights (they hold the tables).
 """
@@ -19,11 +24,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import reprlib
+import shutil
 
 import keras
 
 import feature_columns as fc
 from tfkit import heads as tfheads
+from tfkit.export import versions
 from tfkit.files import write_atomically, write_json
 from tfkit.models import BUILDERS
 
@@ -32,6 +40,9 @@ WEIGHTS_FILE = "model.weights.h5"
 BACKUP_DIR = "backup"
 LOGS_DIR = "logs"
 EVAL_DIR = "eval"
+# What an Estimator writes in its model_dir: estimator.json first, then the others.
+OWN_ENTRIES = (DEFINITION_FILE, WEIGHTS_FILE, BACKUP_DIR, LOGS_DIR, EVAL_DIR)
+SAVED_MODEL_FILE = "saved_model.pb"
 
 
 def check_path(where: str, model_dir) -> str | None:
@@ -48,6 +59,74 @@ def check_path(where: str, model_dir) -> str | None:
             f"Received: model_dir={model_dir!r} (of type {type(model_dir).__name__})."
         )
     return os.fspath(model_dir)
+
+
+def _export_around(path: str) -> str | None:
+    """How `path` or the nearest folder above it is an export, e.g. "inside the SavedModel '/e/1'"; None if not."""
+    folder = os.path.abspath(path)
+    while True:
+        if os.path.isfile(os.path.join(folder, SAVED_MODEL_FILE)):
+            return f"inside the SavedModel {folder!r} (it holds {SAVED_MODEL_FILE})"
+        try:
+            exported = [v for v in versions(folder) if os.path.isfile(os.path.join(folder, str(v), SAVED_MODEL_FILE))]
+        except OSError:  # a folder we may not list holds no export of ours
+            exported = []
+        if exported:
+            return f"inside the export base {folder!r} (it holds the exported versions {exported})"
+        if os.path.dirname(folder) == folder:
+            return None
+        folder = os.path.dirname(folder)
+
+
+def check_location(where: str, path: str) -> None:
+    """Raises when the model_dir `path` is a file, or is (or is inside) a SavedModel or an export base.
+
+    >>> check_location("Estimator", "/tmp/a/new/model_dir")
+    """
+    if os.path.isfile(path):
+        raise ValueError(f"{where}: `model_dir` must be a folder. Received: model_dir={path!r}, a file.")
+    export = _export_around(path)
+    if export is not None:
+        raise ValueError(
+            f"{where}: `model_dir` must be a folder outside any export. Received: model_dir={path!r}, {export}. "
+            f"An Estimator writes {DEFINITION_FILE}, {WEIGHTS_FILE}, {LOGS_DIR}/ and {EVAL_DIR}/ in its model_dir, "
+            "which must not mix with what a model server loads. Pass a model_dir outside the export."
+        )
+
+
+def check_export_base(where: str, model_dir: str | None, export_dir_base) -> None:
+    """Raises when `export_dir_base` is `model_dir` or a folder above it: its versions would make the model_dir one
+    inside an export, refused from then on. Exporting to a folder inside the model_dir is fine.
+
+    >>> check_export_base("Estimator", "runs/taxi", "runs/taxi/export")
+    """
+    base = os.path.abspath(export_dir_base)
+    if model_dir is not None and os.path.commonpath([base, os.path.abspath(model_dir)]) == base:
+        raise ValueError(
+            f"{where}: `export_dir_base` must not be the model_dir or a folder above it. Received: "
+            f"export_dir_base={os.fspath(export_dir_base)!r} and model_dir={model_dir!r}. Its versions would sit "
+            "around the model_dir, which could then not be trained or restored again. Export elsewhere, e.g. to "
+            f"{os.path.join(model_dir, 'export')!r}."
+        )
+
+
+def check_foreign(where: str, path: str, overwrite: bool) -> None:
+    """Raises, unless `overwrite`, when `path` holds files but no `estimator.json`: files tfkit did not write.
+
+    tfkit writes `estimator.json` before anything else, so every entry of a model_dir without one is another's.
+    With `overwrite`, `write_definition` removes those under tfkit's own names (`OWN_ENTRIES`) and keeps the rest.
+    """
+    if overwrite or not os.path.isdir(path) or os.path.exists(os.path.join(path, DEFINITION_FILE)):
+        return
+    entries = sorted(os.listdir(path))
+    if entries:
+        shown = entries[:10] + ([f"... {len(entries) - 10} more"] if len(entries) > 10 else [])
+        raise ValueError(
+            f"{where}: model_dir {path!r} holds files tfkit did not write: {shown} (and no {DEFINITION_FILE}, so no "
+            f"Estimator trained there). Pass an empty or new model_dir, or train with `overwrite=True` "
+            f"(`tfkit train --overwrite`): tfkit's own files then replace any of the same name "
+            f"({', '.join(OWN_ENTRIES)}) and the other files stay."
+        )
 
 
 def head_config(head) -> dict:
@@ -102,16 +181,75 @@ class Saved:
         return fc.FeatureLayer(columns, state=self.feature_state, read_pretrained=not self.trained)
 
     def check_definition(self, where: str, expected: dict) -> None:
-        """Raises unless this model_dir holds the model `expected` (a `definition`) describes."""
+        """Raises unless this model_dir holds the model `expected` (a `definition`) describes, naming what differs."""
         if self.definition != expected:
-            differ = sorted(key for key in expected if expected[key] != self.definition.get(key))
+            differences = "\n".join(f"  {line}" for line in differences_between(self.definition, expected))
             raise ValueError(
-                f"{where}: model_dir {self.path!r} holds checkpoints of a different model (its {DEFINITION_FILE} "
-                f"differs in {differ}). Use a new model_dir, or delete the old one to start over."
+                f"{where}: model_dir {self.path!r} holds checkpoints of a different model. Its {DEFINITION_FILE} "
+                f"differs from this Estimator in:\n{differences}\nUse a new model_dir, or delete the old one to "
+                "start over."
             )
 
     def load_weights(self, model: keras.Model) -> None:
         model.load_weights(os.path.join(self.path, WEIGHTS_FILE))
+
+
+_ABSENT = "(absent)"
+
+
+def differences_between(saved: dict, new: dict) -> list:
+    """What differs between two definitions, one line each: columns by name, then every differing setting.
+
+    >>> saved = {"model_params": {"hidden_units": [8]}, "label": "fare"}
+    >>> for line in differences_between(saved, {"model_params": {"hidden_units": [16, 8]}, "label": "tip"}):
+    ...     print(line)
+    model_params.hidden_units: saved [8], now [16, 8]
+    label: saved 'fare', now 'tip'
+    """
+    lines = []
+    for key in [*new, *(key for key in saved if key not in new)]:
+        if key == "feature_columns":
+            lines += _column_differences(saved.get(key, []), new.get(key, []))
+        else:
+            lines += _value_differences(saved.get(key, _ABSENT), new.get(key, _ABSENT), key)
+    return lines
+
+
+def _column_differences(saved: list, new: list) -> list:
+    """Columns matched by name: those removed, those added, and the settings that differ in the others."""
+    saved, new = ({column["config"]["name"]: column for column in columns} for columns in (saved, new))
+    lines = [
+        f"feature_columns: {change} {names}"
+        for change, names in (
+            ("removed", [n for n in saved if n not in new]),
+            ("added", [n for n in new if n not in saved]),
+        )
+        if names
+    ]
+    for name in (name for name in new if name in saved):
+        lines += _value_differences(saved[name], new[name], f"feature_columns[{name!r}]")
+    if not lines and list(saved) != list(new):
+        lines.append(f"feature_columns: the order: saved {list(saved)}, now {list(new)}")
+    return lines
+
+
+def _value_differences(saved, new, path: str) -> list:
+    """Settings that differ under `path`: nested configs are compared key by key, other values whole."""
+    same_kind = isinstance(saved, dict) and isinstance(new, dict) and saved.get("class_name") == new.get("class_name")
+    if not same_kind:
+        return [f"{path}: saved {_shown(saved)}, now {_shown(new)}"] if saved != new else []
+    lines = []
+    for key in [*new, *(key for key in saved if key not in new)]:
+        inner = path if key == "config" else f"{path}.{key}"  # `config` only wraps a class's settings
+        lines += _value_differences(saved.get(key, _ABSENT), new.get(key, _ABSENT), inner)
+    return lines
+
+
+def _shown(value) -> str:
+    """A value short enough for an error (a long vocabulary is cut), a class's config by its class name."""
+    if isinstance(value, dict) and "class_name" in value:
+        return value["class_name"]
+    return _ABSENT if value is _ABSENT else reprlib.repr(value)
 
 
 def read(path: str) -> Saved | None:
@@ -120,7 +258,15 @@ def read(path: str) -> Saved | None:
     if not os.path.exists(spec):
         return None
     with open(spec) as file:
-        saved = json.load(file)
+        try:
+            saved = json.load(file)
+        except ValueError:
+            saved = None
+    if not (isinstance(saved, dict) and {"definition", "feature_state"} <= set(saved)):
+        raise ValueError(
+            f"tfkit: model_dir {path!r} holds an {DEFINITION_FILE} that tfkit did not write (it must hold "
+            "`definition` and `feature_state`). Use another model_dir."
+        )
     trained = os.path.exists(os.path.join(path, WEIGHTS_FILE))
     return Saved(path, saved["definition"], saved["feature_state"], trained)
 
@@ -139,7 +285,17 @@ def rebuild(saved: Saved) -> keras.Model:
 
 
 def write_definition(path: str, record: dict, feature_state: dict) -> None:
-    """Writes `estimator.json`: the `definition` record and the adapted feature state."""
+    """Writes `estimator.json`: the `definition` record and the adapted feature state.
+
+    It is the first file of a model_dir: without it, entries under tfkit's other names are another model's (left
+    for a `train` told to `overwrite`), removed first so that none is taken for this model's.
+    """
+    for name in OWN_ENTRIES if not os.path.exists(os.path.join(path, DEFINITION_FILE)) else ():
+        entry = os.path.join(path, name)
+        if os.path.isdir(entry):
+            shutil.rmtree(entry)
+        elif os.path.exists(entry):
+            os.remove(entry)
     write_json(os.path.join(path, DEFINITION_FILE), {"definition": record, "feature_state": feature_state})
 
 
