@@ -1,15 +1,30 @@
-"""The `tfkit` command: `tfkit train|evaluate|predict|export CONFIG.toml`, `tfkit serve --model_base_path DIR`."""
+"""The `tfkit` command: `tfkit train|evaluate|predict|export CONFIG.toml`, `tfkit serve --model_base_path DIR`.
+
+It starts fast: `tfkit --help`, `tfkit <command> --help` and `tfkit --version` import no TensorFlow, and commands
+import it only once their arguments are parsed. TensorFlow's own log lines are hidden unless `--verbose` follows
+the command (`tfkit train config.toml --verbose`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+
+# TF_CPP_MIN_LOG_LEVEL: 0 shows every C++ log line, 1 hides INFO, 2 hides WARNING as well, 3 hides ERROR as well.
+_QUIET_CPP_LOG_LEVEL = "2"
 
 
 def _parser() -> argparse.ArgumentParser:
     from tfkit import __version__
 
-    parser = argparse.ArgumentParser(prog="tfkit", description="Train and ship tabular models from a TOML config.")
+    parser = argparse.ArgumentParser(
+        prog="tfkit",
+        description="Train and ship tabular models from a TOML config (its reference: docs/config.md).",
+        epilog="TensorFlow's own log lines are hidden; add --verbose after the command to see them, e.g. "
+        "`tfkit train config.toml --verbose`.",
+    )
     parser.add_argument("--version", action="version", version=f"tfkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser(
@@ -22,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="epochs (overrides [training] epochs)")
     train.add_argument("--max-rows", type=int, help="read only the first rows of each split ([data] max_rows)")
     train.add_argument("--export-dir", help="export base folder (overrides [export] dir)")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train in a model_dir holding files tfkit did not write ([training] overwrite)",
+    )
     evaluate = commands.add_parser(
         "evaluate",
         help="evaluate the trained model on a split of the data",
@@ -53,20 +73,32 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--export-dir", help="export base folder (overrides [export] dir)")
     serve = commands.add_parser(
         "serve",
-        help="serve an export folder over TF Serving's REST API",
-        description="Serve the highest version under --model_base_path at /v1/models/<name> (status, metadata, "
-        ":predict, :classify, :regress), loading new versions as they are exported. Stop with Ctrl-C.",
+        help="serve an export folder over TF Serving's gRPC and REST APIs",
+        description="Serve the highest version under --model_base_path, loading new versions as they are exported, "
+        "with TF Serving's flags: gRPC (PredictionService, ModelService) on --port, REST (/v1/models/<name>: status, "
+        "metadata, :predict, :classify, :regress) on --rest_api_port. Stop with Ctrl-C or SIGTERM.",
     )
     serve.add_argument("--model_base_path", "--model-base-path", required=True, help="folder of integer versions")
     serve.add_argument("--model_name", "--model-name", help="the <name> in the URLs (default: the folder's name)")
-    serve.add_argument("--port", "--rest_api_port", type=int, default=8501, help="port (default: 8501)")
+    serve.add_argument("--port", type=int, default=8500, help="gRPC port, as in TF Serving (default: 8500; 0: off)")
+    serve.add_argument(
+        "--rest_api_port", "--rest-api-port", type=int, default=8501, help="REST port (default: 8501; 0: off)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument(
         "--max_body_bytes", "--max-body-bytes", type=int, help="larger request bodies get 413 (default: 16 MiB)"
     )
     serve.add_argument(
-        "--poll_seconds", "--poll-seconds", type=float, help="how often to look for new versions (default: 1)"
+        "--poll_seconds",
+        "--poll-seconds",
+        "--file_system_poll_wait_seconds",
+        type=float,
+        help="how often to look for new versions (default: 1)",
     )
+    for command in commands.choices.values():
+        command.add_argument(
+            "--verbose", action="store_true", help="show TensorFlow's own log lines (hidden by default)"
+        )
     return parser
 
 
@@ -80,6 +112,8 @@ def _apply_overrides(config, args):
     import dataclasses
 
     training = dict(config.training)
+    if getattr(args, "overwrite", False):
+        training["overwrite"] = True
     if args.model_dir:
         training["model_dir"] = args.model_dir
     if getattr(args, "epochs", None):
@@ -120,22 +154,36 @@ def _run(args, config) -> int:
 def _serve(args) -> int:
     import logging
 
-    from tfkit import serve
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     options = {key: getattr(args, key) for key in ("max_body_bytes", "poll_seconds") if getattr(args, key) is not None}
+    # Port 0 turns that API off, as TF Serving's --rest_api_port=0 does (the library's 0 means any free port).
+    options.update(port=args.port or None, rest_api_port=args.rest_api_port or None)
     try:
-        serve.serve(args.model_base_path, model_name=args.model_name, host=args.host, port=args.port, **options)
-    except (ValueError, FileNotFoundError) as error:
+        from tfkit import serve  # without tensorflow-serving-api, an ImportError that says how to install it
+
+        serve.serve(args.model_base_path, model_name=args.model_name, host=args.host, **options)
+    except (ValueError, OSError, ImportError) as error:  # a missing base path, a port in use, no TF Serving protos
         print(f"tfkit: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down gracefully
+    except KeyboardInterrupt:  # serve re-raises Ctrl-C once it has shut down gracefully
         return 130
     return 0
 
 
+def _quiet_tensorflow() -> None:
+    """Hides TensorFlow's own log lines and keeps its errors: C++ INFO and WARNING lines (cpu_feature_guard's CPU
+    instructions, oneDNN's and XLA's notices, "Ignoring Assert operator", grappler's "Skipping loop optimization")
+    and the warnings of the `tensorflow` and `absl` Python loggers. TensorFlow reads TF_CPP_MIN_LOG_LEVEL when it is
+    imported, so this runs first; a level the user set is kept."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", _QUIET_CPP_LOG_LEVEL)
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    if not args.verbose:
+        _quiet_tensorflow()
     if args.command == "serve":
         return _serve(args)
     from tfkit.config import load_config

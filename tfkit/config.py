@@ -16,24 +16,9 @@ head = "regression"
 features = ["pickup_lat_embedding"]  # the dense columns the model reads, in order
 ```
 
-Header-less CSV files (UCI Adult) take `[data] column_names`, `comment` (lines starting with it are skipped)
-and `label_map` (label values replaced as read). `[data] keep = {category = ["fresh", "rotten"]}` reads only the
-rows whose column holds one of the values; `[data] split = {test = 0.2, eval = 0.1, seed = 7}` draws the test
-and validation splits from the `train` file's rows by a seeded permutation (20% and 10% here; the rest
-trains), in place of `test` and `eval` files. `[data] format = "mnist"` reads MNIST's IDX files instead of
-CSV: each split names a folder and one of its splits, e.g. `train = "mnist/train"`, `eval = "mnist/validation"`,
-`test = "mnist/test"` (see `tfkit.data.load_mnist`; the features are `pixels` and `label`). `[data] max_rows`
-(or `tfkit train --max-rows`) reads only the first rows of each split, for a quick trial.
-
-`[model] head` is `"regression"`, `"binary"`, or a table
-`{class_name = "BinaryHead", config = {label_vocabulary = ["no", "yes"]}}`. `type = "linear"` reads categorical
-columns directly (see `tfkit.models.linear_columns`); `type = "wide_and_deep"` reads `linear_features` (wide,
-categorical) and `features` (deep, dense), and may set each side's optimizer and its rate: `linear_optimizer`,
-`linear_learning_rate` (Ftrl at 0.05 when not set), `dnn_optimizer` and `dnn_learning_rate` (Adam at 0.001); the
-`[training]` table's `optimizer` and `learning_rate` are for one-optimizer models only.
-
-The data directory is, in order: the `TFKIT_DATA` environment variable, `[data] dir`, `../shared/data`.
-Relative `model_dir` and export paths start from the current directory.
+Every table, key, column type, model type and head is described in docs/config.md, which
+`tfkit.config_reference` generates from `SCHEMA`, `COLUMN_TYPES` and `tfkit.models.BUILDERS`: the same
+structures `load_config` checks a config against.
 """
 
 from __future__ import annotations
@@ -42,9 +27,11 @@ import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import feature_columns as fc
 from tfkit.data import DEFAULT_DATA_DIR, MNIST_SPLITS, CsvFiles, load_mnist
+from tfkit.models import BUILDERS, builder_arguments
 
 COLUMN_TYPES = {
     "numeric": fc.NumericColumn,
@@ -60,25 +47,107 @@ COLUMN_TYPES = {
     "image": fc.ImageColumn,
     "binarized": fc.BinarizedColumn,
 }
-# Arguments that may name another column of the config; a missing `key` defaults to the table's name.
-_REFERENCES = {"source", "categorical_column", "keys"}
-_SECTIONS = {"data", "columns", "model", "training", "export"}
-_DATA_KEYS = {"dir", "format", "train", "eval", "test", "label", "column_names", "comment", "label_map"}
-_DATA_KEYS |= {"keep", "split", "max_rows"}
+# Column arguments that may name another column of the config (other strings are raw features' names).
+REFERENCES = ("source", "categorical_column", "keys")
+# Column arguments that default to the name of the column's table.
+NAMED_BY_TABLE = ("key", "name")
 DATA_FORMATS = ("csv", "mnist")
-_TRAINING_KEYS = {
-    "model_dir",
-    "batch_size",
-    "epochs",
-    "learning_rate",
-    "optimizer",
-    "early_stopping_patience",
-    "steps_per_execution",
-    "jit_compile",
-    "seed",
-    "save_checkpoints_steps",
+REQUIRED = "required"
+
+
+class Option(NamedTuple):
+    """A key of a config table: its TOML type, its default (`REQUIRED`, or None: not set) and its meaning."""
+
+    type: str
+    default: object
+    meaning: str
+
+
+# The keys of each table. `load_config` accepts exactly these (with, in [model], the builder's arguments and
+# MODEL_TYPE_KEYS; in [columns.NAME], the column class's), and docs/config.md is generated from them.
+SCHEMA = {
+    "data": {
+        "train": Option("string", REQUIRED, "the training data: a CSV file or glob, relative to the data directory"),
+        "label": Option("string", REQUIRED, "the label's column"),
+        "eval": Option("string", None, "validation data, evaluated after each epoch (early stopping watches it)"),
+        "test": Option("string", None, "test data, evaluated after training"),
+        "dir": Option("string", None, 'the data directory (see "The data directory")'),
+        "format": Option(
+            "string",
+            DATA_FORMATS[0],
+            f'one of {list(DATA_FORMATS)}; with "mnist" each split names a folder of MNIST\'s IDX files and one of '
+            f'its splits {list(MNIST_SPLITS)}, e.g. "mnist/train" (features `pixels` and `label`)',
+        ),
+        "column_names": Option("array of strings", None, "the columns' names, for CSV files without a header row"),
+        "comment": Option("string", None, 'lines starting with it are skipped, e.g. "|"'),
+        "label_map": Option("table", None, 'label values replaced as read, e.g. {">50K." = ">50K"}'),
+        "keep": Option(
+            "table of arrays",
+            None,
+            'read only the rows whose column holds one of the values, e.g. {category = ["fresh", "rotten"]}',
+        ),
+        "split": Option(
+            "table",
+            None,
+            "test and/or eval parts drawn from the `train` file by a seeded permutation, in place of files, e.g. "
+            "{test = 0.2, eval = 0.1, seed = 7}; the rest trains",
+        ),
+        "max_rows": Option("integer", None, "read only the first rows of each split, for a quick trial (--max-rows)"),
+    },
+    "model": {
+        "type": Option("string", "dnn", f'the builder, one of {sorted(BUILDERS)} (see "Model types")'),
+        "head": Option(
+            "string or table",
+            "regression",
+            '"regression", "binary", or {class_name = "BinaryHead", config = {...}} (see "Heads")',
+        ),
+        "features": Option("array of strings", REQUIRED, "the dense columns the model reads, by name, in order"),
+    },
+    "training": {
+        "model_dir": Option(
+            "string", None, "where definition, weights, checkpoints, logs and metrics go (--model-dir); not set: memory"
+        ),
+        "batch_size": Option("integer", 512, "examples per training step"),
+        "epochs": Option("integer", 1, "passes over the training data (--epochs)"),
+        "learning_rate": Option("number", None, "the optimizer's rate; not set: 0.001 * sqrt(batch_size / 32)"),
+        "optimizer": Option("string", "adam", 'a Keras optimizer\'s name, any case; not with type = "wide_and_deep"'),
+        "early_stopping_patience": Option(
+            "integer or string",
+            "auto",
+            "stop after this many epochs without a better eval loss, keeping the best "
+            'weights; "auto": 3 when there is eval data',
+        ),
+        "steps_per_execution": Option("integer", 32, "training steps per call into TensorFlow"),
+        "jit_compile": Option("boolean or string", "auto", 'compile with XLA; "auto": where it pays'),
+        "seed": Option("integer", None, "seeds weight initialisation and shuffling, for reproducible runs"),
+        "save_checkpoints_steps": Option("integer", None, "also checkpoint every this many steps, not only per epoch"),
+        "overwrite": Option("boolean", False, "train in a model_dir that holds files tfkit did not write"),
+    },
+    "export": {
+        "dir": Option("string", None, "export base folder: each export is a new <dir>/<version>/ (--export-dir)"),
+        "signatures": Option(
+            "table", {}, 'more signatures, each returning a column\'s dense output, e.g. {embedding = "lit_embedding"}'
+        ),
+    },
 }
-_EXPORT_KEYS = {"dir", "signatures"}
+# [model] keys of one model type beyond its builder's arguments: wide_and_deep's sides each have an optimizer.
+MODEL_TYPE_KEYS = {
+    "wide_and_deep": {
+        "linear_optimizer": Option("string", "ftrl", "the wide side's optimizer"),
+        "linear_learning_rate": Option("number", 0.05, "the wide side's learning rate"),
+        "dnn_optimizer": Option("string", "adam", "the deep side's optimizer"),
+        "dnn_learning_rate": Option("number", 0.001, "the deep side's learning rate"),
+    },
+}
+
+
+def model_keys(model_type: str) -> list:
+    """The keys a `[model]` table of `model_type` accepts, sorted.
+
+    >>> model_keys("linear")
+    ['features', 'gradient_clip_norm', 'head', 'name', 'sequential', 'type']
+    """
+    return sorted({*SCHEMA["model"], *MODEL_TYPE_KEYS.get(model_type, {}), *builder_arguments(model_type)})
 
 
 @dataclass(frozen=True)
@@ -128,10 +197,16 @@ def _error(path: str, message: str) -> ValueError:
     return ValueError(f"{path}: {message}")
 
 
-def _check_keys(path: str, section: str, table: dict, allowed: set) -> None:
-    unknown = sorted(set(table) - allowed)
+def _check_keys(path: str, where: str, table: dict, allowed) -> None:
+    unknown = sorted(set(table) - set(allowed))
     if unknown:
-        raise _error(path, f"[{section}] has unknown option(s) {unknown}. Allowed: {sorted(allowed)}.")
+        raise _error(path, f"{where} has unknown option(s) {unknown}. Allowed: {sorted(allowed)}.")
+
+
+def _check_required(path: str, section: str, table: dict) -> None:
+    for key, option in SCHEMA[section].items():
+        if option.default is REQUIRED and not table.get(key):
+            raise _error(path, f"[{section}] needs `{key}`: {option.meaning}.")
 
 
 def _build_columns(path: str, tables: dict) -> dict:
@@ -155,13 +230,12 @@ def _build_columns(path: str, tables: dict) -> dict:
         if unknown:
             raise _error(path, f"[columns.{name}] ({kind}) has unknown option(s) {unknown}. Allowed: {fields}.")
         building.append(name)
-        for arg in _REFERENCES & set(table):
+        for arg in set(REFERENCES) & set(table):
             value = table[arg]
             table[arg] = [ref(v) for v in value] if isinstance(value, list) else ref(value)
         building.pop()
-        if "key" in fields and "key" not in table:
-            table["key"] = name
-        table.setdefault("name", name)
+        for arg in set(NAMED_BY_TABLE) & set(fields):
+            table.setdefault(arg, name)
         try:
             built[name] = cls(**table)
         except (TypeError, ValueError) as error:
@@ -176,8 +250,24 @@ def _build_columns(path: str, tables: dict) -> dict:
     return built
 
 
-def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
-    """Reads and checks a TOML pipeline config; every error names the file and the option."""
+def load_config(path: str, *, environ=None) -> PipelineConfig:
+    """Reads and checks a TOML pipeline config; every error names the file and the option.
+
+    Args:
+        path: the TOML file (its tables and keys: docs/config.md).
+        environ: the environment variables to read `TFKIT_DATA` (the data directory) from; None reads
+            `os.environ`.
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp(), "pipeline.toml")
+    >>> _ = path.write_text(
+    ...     '[data]\\ntrain = "a.csv"\\nlabel = "y"\\n[columns.x]\\ntype = "numeric"\\n[model]\\nfeatures = ["x"]\\n'
+    ... )
+    >>> config = load_config(path, environ={"TFKIT_DATA": "/data"})
+    >>> config.data_path("train"), config.model, config.columns["x"].key
+    ('/data/a.csv', 'dnn', 'x')
+    """
+    environ = os.environ if environ is None else environ
     path = os.fspath(path)
     try:
         with open(path, "rb") as file:
@@ -186,25 +276,25 @@ def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
         raise FileNotFoundError(f"tfkit: config file {path!r} does not exist.") from None
     except tomllib.TOMLDecodeError as error:
         raise _error(path, f"is not valid TOML: {error}.") from None
-    _check_keys(path, "top level", raw, _SECTIONS)
-    data, model = dict(raw.get("data", {})), dict(raw.get("model", {}))
-    training, export = dict(raw.get("training", {})), dict(raw.get("export", {}))
-    _check_keys(path, "data", data, _DATA_KEYS)
-    _check_keys(path, "training", training, _TRAINING_KEYS)
-    _check_keys(path, "export", export, _EXPORT_KEYS)
-    for required in ("train", "label"):
-        if required not in data:
-            raise _error(path, f"[data] needs `{required}`.")
+    _check_keys(path, "[top level]", raw, ["columns", *SCHEMA])
+    tables = {section: dict(raw.get(section, {})) for section in SCHEMA}
+    data, model, training, export = tables["data"], tables["model"], tables["training"], tables["export"]
+    model_type = model.setdefault("type", SCHEMA["model"]["type"].default)
+    if model_type not in BUILDERS:
+        raise _error(path, f"[model] `type` must be one of {sorted(BUILDERS)}. Received: type={model_type!r}.")
+    _check_keys(path, f"[model] ({model_type})", model, model_keys(model_type))
+    for section in ("data", "training", "export"):
+        _check_keys(path, f"[{section}]", tables[section], SCHEMA[section])
+    for section, table in tables.items():
+        _check_required(path, section, table)
     columns = _build_columns(path, raw.get("columns", {}))
-    features = model.pop("features", None)
-    if not features:
-        raise _error(path, "[model] needs `features`, the list of dense columns the model reads.")
+    features = model.pop("features")
     linear_features = model.pop("linear_features", [])
-    if (model.get("type") == "wide_and_deep") != bool(linear_features):
+    if (model_type == "wide_and_deep") != bool(linear_features):
         raise _error(
             path,
             "[model] `linear_features` (the wide side's columns) must be given with, and only with, "
-            f"type = 'wide_and_deep'. Received: type={model.get('type')!r}, linear_features={linear_features!r}.",
+            f"type = 'wide_and_deep'. Received: type={model_type!r}, linear_features={linear_features!r}.",
         )
     single = sorted({"optimizer", "learning_rate"} & set(training))
     if linear_features and single:
@@ -218,7 +308,7 @@ def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
     if unknown:
         raise _error(path, f"[model] `features` names undefined column(s) {unknown}. Defined: {sorted(columns)}.")
     csv_options = {key: data[key] for key in ("column_names", "comment", "label_map") if key in data}
-    data_format = data.get("format", "csv")
+    data_format = data.get("format", SCHEMA["data"]["format"].default)
     if data_format not in DATA_FORMATS:
         raise _error(path, f"[data] `format` must be one of {list(DATA_FORMATS)}. Received: format={data_format!r}.")
     if data_format == "mnist":
@@ -236,8 +326,8 @@ def load_config(path: str, *, environ=os.environ) -> PipelineConfig:
         label=data["label"],
         columns=columns,
         features=tuple(features),
-        model=model.pop("type", "dnn"),
-        head=model.pop("head", "regression"),
+        model=model.pop("type"),
+        head=model.pop("head", SCHEMA["model"]["head"].default),
         model_params=model,
         training=training,
         export_dir=export.get("dir"),
