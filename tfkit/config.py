@@ -49,6 +49,9 @@ COLUMN_TYPES = {
 }
 # Column arguments that may name another column of the config (other strings are raw features' names).
 REFERENCES = ("source", "categorical_column", "keys")
+# Column arguments whose choices include None, a choice of its own (an embedding per position of a sequence, text
+# not standardized or not split): TOML has no null, so the string "none" stands for it.
+NONE_CHOICES = ("combiner", "standardize", "split", "normalization")
 # Column arguments that default to the name of the column's table.
 NAMED_BY_TABLE = ("key", "name")
 DATA_FORMATS = ("csv", "mnist")
@@ -93,6 +96,13 @@ SCHEMA = {
             "{test = 0.2, eval = 0.1, seed = 7}; the rest trains",
         ),
         "max_rows": Option("integer", None, "read only the first rows of each split, for a quick trial (--max-rows)"),
+        "source": Option(
+            "string",
+            None,
+            '"tfds:NAME": read the splits from tensorflow-datasets (tfkit.data.tfds_dataset); `train`, `eval` and '
+            '`test` then name TFDS splits, e.g. source = "tfds:taxifare", train = "train", eval = "validation"',
+        ),
+        "tfds_dir": Option("string", None, "where TFDS keeps prepared datasets (default: TFDS's own)"),
     },
     "model": {
         "type": Option("string", "dnn", f'the builder, one of {sorted(BUILDERS)} (see "Model types")'),
@@ -174,6 +184,8 @@ class PipelineConfig:
     keep: dict | None = None
     parts: dict = field(default_factory=dict)
     max_rows: int | None = None
+    tfds_name: str | None = None
+    tfds_dir: str | None = None
 
     def data_path(self, split: str) -> str | None:
         relative = getattr(self, split)
@@ -182,15 +194,27 @@ class PipelineConfig:
     def data_source(self, split: str):
         """What the Estimator reads for `split` (`"train"`, `"eval"`, `"test"`): a path; a `CsvFiles` that says
         how to read header-less files, which rows to keep and which part of them is the split; or, for MNIST,
-        the split's arrays."""
+        the split's arrays (MNIST, TFDS)."""
         path = self.data_path(split)
         if path is None:
             return None
+        if self.tfds_name:
+            return self._tfds_split(getattr(self, split))
         if self.data_format == "mnist":
             arrays = load_mnist(os.path.dirname(path), os.path.basename(path))
             return {key: values[: self.max_rows] for key, values in arrays.items()}
         options = dict(self.csv_options, keep=self.keep, part=self.parts.get(split), max_rows=self.max_rows)
         return CsvFiles(path, **options) if any(options.values()) else path
+
+    def _tfds_split(self, split: str) -> dict:
+        """A TFDS split as arrays; tfkit's own builders prepare from this config's data directory."""
+        from tfkit.data import tfds_dataset
+        from tfkit.datasets import BUILDERS
+
+        builder = BUILDERS.get(self.tfds_name)
+        source_dir = os.path.join(self.data_dir, builder.SOURCE_FOLDER) if builder else None
+        split = f"{split}[:{self.max_rows}]" if self.max_rows else split
+        return tfds_dataset(self.tfds_name, split, data_dir=self.tfds_dir, source_dir=source_dir)
 
 
 def _error(path: str, message: str) -> ValueError:
@@ -236,6 +260,8 @@ def _build_columns(path: str, tables: dict) -> dict:
         building.pop()
         for arg in set(NAMED_BY_TABLE) & set(fields):
             table.setdefault(arg, name)
+        for arg in set(NONE_CHOICES) & set(table):
+            table[arg] = None if table[arg] == "none" else table[arg]
         try:
             built[name] = cls(**table)
         except (TypeError, ValueError) as error:
@@ -313,6 +339,7 @@ def load_config(path: str, *, environ=None) -> PipelineConfig:
         raise _error(path, f"[data] `format` must be one of {list(DATA_FORMATS)}. Received: format={data_format!r}.")
     if data_format == "mnist":
         _check_mnist_splits(path, data)
+    tfds_name = _tfds_name(path, data)
     parts = _parts(path, data)
     for split in ("eval", "test"):
         if split in parts:
@@ -335,6 +362,8 @@ def load_config(path: str, *, environ=None) -> PipelineConfig:
         linear_features=tuple(linear_features),
         csv_options=csv_options,
         data_format=data_format,
+        tfds_name=tfds_name,
+        tfds_dir=data.get("tfds_dir"),
         keep=_keep(path, data.get("keep")),
         parts=parts,
         max_rows=_max_rows(path, data.get("max_rows")),
@@ -367,6 +396,21 @@ def _max_rows(path: str, max_rows):
     if max_rows is not None and (not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1):
         raise _error(path, f"[data] `max_rows` must be a positive integer. Received: max_rows={max_rows!r}.")
     return max_rows
+
+
+def _tfds_name(path: str, data: dict) -> str | None:
+    """The TFDS dataset of `[data] source = "tfds:NAME"`; checked for form now, for existence when read."""
+    if "source" not in data:
+        if "tfds_dir" in data:
+            raise _error(path, '[data] `tfds_dir` needs `source = "tfds:NAME"`. Add the source, or remove tfds_dir.')
+        return None
+    source = data["source"]
+    if not isinstance(source, str) or not source.startswith("tfds:") or not source[len("tfds:") :]:
+        raise _error(path, f'[data] `source` must be "tfds:NAME", e.g. "tfds:taxifare". Received: source={source!r}.')
+    unsupported = sorted({"column_names", "comment", "label_map", "keep", "split", "format"} & set(data))
+    if unsupported:
+        raise _error(path, f"[data] {unsupported} are options of files, not of a TFDS source. Remove them.")
+    return source[len("tfds:") :]
 
 
 def _check_mnist_splits(path: str, data: dict) -> None:

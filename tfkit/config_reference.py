@@ -22,7 +22,7 @@ import json
 import re
 
 from tfkit import heads
-from tfkit.config import COLUMN_TYPES, MODEL_TYPE_KEYS, NAMED_BY_TABLE, REFERENCES, REQUIRED, SCHEMA
+from tfkit.config import COLUMN_TYPES, MODEL_TYPE_KEYS, NAMED_BY_TABLE, NONE_CHOICES, REFERENCES, REQUIRED, SCHEMA
 from tfkit.data import DEFAULT_DATA_DIR
 from tfkit.models import BUILDERS, builder_arguments
 
@@ -233,7 +233,8 @@ def reference() -> str:
         f"Each `[columns.NAME]` table declares a feature column: `type` (one of {', '.join(map(_toml, COLUMN_TYPES))}) "
         f"picks the column class below, and the other keys are its arguments. {_code(NAMED_BY_TABLE)} default to "
         f"NAME. {_code(REFERENCES)} may name another column of the file by its NAME; a string that names no column "
-        "is a raw feature.",
+        f'is a raw feature. TOML has no null: for {_code(NONE_CHOICES)}, `"none"` means None (e.g. `combiner = "none"` '
+        "embeds a sequence position by position).",
         "",
     ]
     for kind, cls in COLUMN_TYPES.items():

@@ -141,6 +141,7 @@ categorical_column = "words"
 type = "embedding"
 categorical_column = "sequence"
 dimension = 2
+combiner = "none"           # TOML has no null: one vector per position
 
 [model]
 features = ["words_embedding"]
@@ -150,5 +151,6 @@ features = ["words_embedding"]
     words = columns["words"]
     assert (words.key, words.max_tokens, words.ngrams, words.standardize) == ("review", 10000, 2, "lower")
     assert columns["sequence"].output_sequence_length == 5 and columns["sequence"].num_buckets == 3
+    assert columns["sequence_embedding"].combiner is None and columns["sequence_embedding"].output_dim == 10  # 5 x 2
     # The fourth-root rule: round(10000 ** 0.25) = 10 dimensions.
     assert columns["words_embedding"].resolved_dimension == 10

@@ -190,3 +190,44 @@ def test_a_prepared_dataset_is_read_by_name_with_text_as_str(tmp_path):
     assert reviews["stars"].tolist() == [5, 1, 4]
     with pytest.raises(ValueError, match=r"`as_supervised=True` needs a dataset whose supervised keys"):
         tfds_dataset("tiny_reviews", "train", data_dir=str(tmp_path), as_supervised=True)
+
+
+def test_a_config_with_a_tfds_source_reads_the_csv_rows_in_order(taxi_train, taxi_dir, tfds_dir, tmp_path):
+    # The taxi example's config with its [data] files replaced by `source = "tfds:taxifare"` and TFDS splits.
+    with open(TAXI_CONFIG) as file:
+        example = file.read()
+    data = example[example.index("[data]") : example.index("\n\n", example.index("[data]"))]
+    tfds_data = (
+        f'[data]\nsource = "tfds:taxifare"\ntfds_dir = "{tfds_dir}"\ntrain = "train"\neval = "validation"\n'
+        'test = "test"\nlabel = "fare_amount"'
+    )
+    path = tmp_path / "tfds.toml"
+    path.write_text(example.replace(data, tfds_data))
+    environ = {"TFKIT_DATA": os.path.dirname(taxi_dir)}
+    from_tfds, from_csv = load_config(str(path), environ=environ), load_config(TAXI_CONFIG, environ=environ)
+    estimator = _taxi_estimator()
+    inputs = Inputs(estimator.columns, estimator.head, estimator.label)
+    for split in ("train", "eval"):
+        tfds_features, tfds_labels = inputs.read(from_tfds.data_source(split), "tfds")
+        csv_features, csv_labels = inputs.read(from_csv.data_source(split), "csv")
+        np.testing.assert_array_equal(tfds_labels, csv_labels)
+        for key, values in csv_features.items():
+            np.testing.assert_array_equal(tfds_features[key], values, err_msg=key)
+    assert len(dataclasses.replace(from_tfds, max_rows=5).data_source("test")["fare_amount"]) == 5
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ('source = "taxifare"', r'`source` must be "tfds:NAME"'),
+        ('source = "tfds:taxifare"\ncomment = "#"', r"\['comment'\] are options of files, not of a TFDS source"),
+        ('tfds_dir = "/tmp"', r"`tfds_dir` needs `source"),
+    ],
+)
+def test_a_bad_tfds_source_is_named_with_the_fix(tmp_path, data, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        f'[data]\n{data}\ntrain = "train"\nlabel = "y"\n[columns.x]\ntype = "numeric"\n[model]\nfeatures = ["x"]\n'
+    )
+    with pytest.raises(ValueError, match=message):
+        load_config(str(path))

@@ -30,6 +30,8 @@ class MnistIdx(tfds.core.GeneratorBasedBuilder):
     'mnist_idx'
     """
 
+    SOURCE_FOLDER = "mnist"  # in the data directory
+
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES: ClassVar[dict] = {"1.0.0": "tfkit.data.load_mnist's splits and features, in file order."}
 
@@ -57,7 +59,7 @@ class MnistIdx(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager):
         del dl_manager  # nothing to download
         # load_mnist names any IDX file missing (gzipped or not), so only the folder is checked here.
-        folder = source_folder("mnist_idx", self.source_dir, "mnist", ())
+        folder = source_folder("mnist_idx", self.source_dir, self.SOURCE_FOLDER, ())
         return {split: self._generate_examples(folder, split) for split in MNIST_SPLITS}
 
     def _generate_examples(self, folder, split):

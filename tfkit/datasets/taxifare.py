@@ -49,6 +49,8 @@ class Taxifare(tfds.core.GeneratorBasedBuilder):
     ('taxifare', Version('1.0.0'))
     """
 
+    SOURCE_FOLDER = "taxifare"  # in the data directory
+
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES: ClassVar[dict] = {"1.0.0": "The three CSV files, rows in file order; float64 stored exactly."}
 
@@ -68,7 +70,7 @@ class Taxifare(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         del dl_manager  # nothing to download
-        folder = source_folder("taxifare", self.source_dir, "taxifare", tuple(FILES.values()))
+        folder = source_folder("taxifare", self.source_dir, self.SOURCE_FOLDER, tuple(FILES.values()))
         return {split: self._generate_examples(os.path.join(folder, name)) for split, name in FILES.items()}
 
     def _generate_examples(self, path):
