@@ -72,7 +72,7 @@ def test_served_digits_are_recognised_from_nested_lists_and_from_raw_bytes(digit
         assert status == 200, answer
         probabilities = np.array([p["probabilities"] for p in answer["predictions"]])
         np.testing.assert_allclose(probabilities, in_memory, atol=1e-5)
-        answers.append([p["class_ids"][0] for p in answer["predictions"]])
+        answers.append([p["class_ids"] for p in answer["predictions"]])  # one id per digit
     assert answers[0] == answers[1]
     assert np.mean(np.array(answers[0]) == labels) >= 0.85  # 50 test digits, after two short epochs
 
