@@ -4,7 +4,6 @@ Every refused run must leave the model_dir and the export folder byte for byte a
 every file and folder under them.
 """
 
-import hashlib
 import os
 import re
 
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from snapshots import tree_hashes
 
 import feature_columns as fc
 from tfkit import Estimator, heads
@@ -19,18 +19,6 @@ from tfkit.config import load_config
 from tfkit.pipeline import train as train_pipeline
 
 HIDDEN = {"hidden_units": [4]}
-
-
-def _hashes(folder) -> dict:
-    """`{relative path: sha256}` of every file under `folder`, and `{relative path: None}` of every folder."""
-    found = {}
-    for root, folders, files in os.walk(folder):
-        for name in folders:
-            found[os.path.relpath(os.path.join(root, name), folder)] = None
-        for name in files:
-            with open(os.path.join(root, name), "rb") as file:
-                found[os.path.relpath(os.path.join(root, name), folder)] = hashlib.sha256(file.read()).hexdigest()
-    return found
 
 
 def _frame(rows=64):
@@ -61,7 +49,7 @@ def test_a_model_dir_holding_files_tfkit_did_not_write_is_refused_unless_told_to
     (model_dir / "backup" / "latest.weights.h5").write_bytes(b"another model's checkpoint")
     (model_dir / "model.weights.h5").write_bytes(b"another model's weights")
     (model_dir / "notes.txt").write_text("keep me")
-    before = _hashes(model_dir)
+    before = tree_hashes(model_dir)
 
     estimator = _estimator(model_dir)  # creating one writes nothing, so it may look
     message = (
@@ -71,10 +59,10 @@ def test_a_model_dir_holding_files_tfkit_did_not_write_is_refused_unless_told_to
     )
     with pytest.raises(ValueError, match=re.escape(message)):
         estimator.train(_frame(), verbose=0)
-    assert _hashes(model_dir) == before
+    assert tree_hashes(model_dir) == before
     with pytest.raises(TypeError, match=r"`overwrite` must be True or False. Received: overwrite='yes'"):
         estimator.train(_frame(), verbose=0, overwrite="yes")
-    assert _hashes(model_dir) == before
+    assert tree_hashes(model_dir) == before
 
     # Told to overwrite: tfkit's names are replaced (the foreign backup is not resumed from), the rest stays.
     estimator.train(_frame(), epochs=2, batch_size=16, verbose=0, overwrite=True)
@@ -92,10 +80,10 @@ def test_a_model_dir_holding_files_tfkit_did_not_write_is_refused_unless_told_to
 
 def test_an_estimator_json_tfkit_did_not_write_is_refused(tmp_path):
     (tmp_path / "estimator.json").write_text('{"name": "something else"}')
-    before = _hashes(tmp_path)
+    before = tree_hashes(tmp_path)
     with pytest.raises(ValueError, match=r"holds an estimator.json that tfkit did not write .* Use another model_dir"):
         _estimator(tmp_path)
-    assert _hashes(tmp_path) == before
+    assert tree_hashes(tmp_path) == before
 
 
 # -- exports ------------------------------------------------------------------------------------------------
@@ -120,7 +108,7 @@ def exported(tmp_path_factory):
     ],
 )
 def test_a_model_dir_inside_an_export_is_refused(exported, inside, message):
-    before = _hashes(exported)
+    before = tree_hashes(exported)
     model_dir = exported / inside
     expected = (
         rf"Estimator: `model_dir` must be a folder outside any export. Received: model_dir='{model_dir}', "
@@ -129,7 +117,7 @@ def test_a_model_dir_inside_an_export_is_refused(exported, inside, message):
     )
     with pytest.raises(ValueError, match=expected):
         _estimator(model_dir)
-    assert _hashes(exported) == before
+    assert tree_hashes(exported) == before
 
 
 def test_a_model_dir_that_is_a_file_is_refused(tmp_path):
@@ -140,11 +128,11 @@ def test_a_model_dir_that_is_a_file_is_refused(tmp_path):
 
 def test_an_export_base_around_the_model_dir_is_refused(exported):
     estimator = _estimator(exported / "model")
-    before = _hashes(exported)
+    before = tree_hashes(exported)
     for base in (exported / "model", exported):
         with pytest.raises(ValueError, match=r"`export_dir_base` must not be the model_dir or a folder above it"):
             estimator.export_saved_model(str(base))
-        assert _hashes(exported) == before
+        assert tree_hashes(exported) == before
     # Inside the model_dir is fine (tf.estimator's `model_dir/export`), and the model_dir still opens.
     path = estimator.export_saved_model(str(exported / "model" / "export"))
     assert path == str(exported / "model" / "export" / "1")
@@ -156,7 +144,7 @@ def test_an_export_base_around_the_model_dir_is_refused(exported):
 
 def test_a_different_model_says_which_parts_differ(tmp_path):
     _estimator(tmp_path).train(_frame(), verbose=0)
-    before = _hashes(tmp_path)
+    before = tree_hashes(tmp_path)
     with pytest.raises(ValueError) as error:
         _estimator(
             tmp_path,
@@ -194,7 +182,7 @@ def test_a_different_model_says_which_parts_differ(tmp_path):
         "  model: saved 'dnn', now 'linear'",
         "  model_params.hidden_units: saved [4], now (absent)",
     ]
-    assert _hashes(tmp_path) == before
+    assert tree_hashes(tmp_path) == before
 
 
 # -- every named input, before training --------------------------------------------------------------------------
@@ -249,7 +237,7 @@ def test_every_named_input_is_checked_before_training(tmp_path, split, message):
     path.write_text(CONFIG.format(data=tmp_path, model_dir=tmp_path / "model", export_dir=tmp_path / "export", **files))
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         train_pipeline(load_config(str(path), environ={}), verbose=0)
-    assert _hashes(tmp_path / "model") == {} and _hashes(tmp_path / "export") == {}  # nothing trained or exported
+    assert tree_hashes(tmp_path / "model") == {} and tree_hashes(tmp_path / "export") == {}  # nothing written
 
 
 def test_an_export_dir_around_the_model_dir_is_refused_before_training(tmp_path):
@@ -257,10 +245,10 @@ def test_an_export_dir_around_the_model_dir_is_refused_before_training(tmp_path)
     path = tmp_path / "pipeline.toml"
     files = {"eval": "train.csv", "test": "train.csv"}
     path.write_text(CONFIG.format(data=tmp_path, model_dir=tmp_path / "model", export_dir=tmp_path, **files))
-    before = _hashes(tmp_path)
+    before = tree_hashes(tmp_path)
     with pytest.raises(ValueError, match=r"\[export\] dir: `export_dir_base` must not be the model_dir or a folder"):
         train_pipeline(load_config(str(path), environ={}), verbose=0)
-    assert _hashes(tmp_path) == before
+    assert tree_hashes(tmp_path) == before
 
 
 # -- a column's check failing inside a tf.data input ------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,12 +19,15 @@ import pandas as pd
 import tensorflow as tf
 
 from feature_columns.integration import RawFeature, is_count, raw_features, to_feature_arrays
+from tfkit.data.csv_lines import read_checked
 
 # Re-exported (the redundant aliases mark them as such): `tfkit.data.read_idx` is the public path.
 from tfkit.data.idx import DEFAULT_DATA_DIR as DEFAULT_DATA_DIR
 from tfkit.data.idx import MNIST_SPLITS as MNIST_SPLITS
 from tfkit.data.idx import load_mnist as load_mnist
 from tfkit.data.idx import read_idx as read_idx
+from tfkit.data.labels import label_array as label_array
+from tfkit.data.tfds import tfds_dataset as tfds_dataset
 
 
 def resolve_paths(paths_or_glob) -> list:
@@ -48,7 +52,8 @@ class CsvFiles:
     Args:
         paths: a path, a glob, or a list of them.
         column_names: the columns' names when the files have no header row.
-        comment: lines starting with this character are skipped (e.g. `"|"` for UCI's adult.test).
+        comment: lines starting with this character are skipped (e.g. `"|"` for UCI's adult.test); elsewhere in a
+            line it is text.
         label_map: replaces label values as read, e.g. `{">50K.": ">50K"}` for a test file spelled differently.
         keep: `{column: [values]}`: only the rows whose column holds one of the values (compared as text) are read, e.g.
             `{"category": ["fresh", "rotten"]}` to leave out a third category.
@@ -78,6 +83,11 @@ class CsvFiles:
             )
         if self.column_names is not None:
             object.__setattr__(self, "column_names", tuple(self.column_names))
+        if self.comment is not None and not (isinstance(self.comment, str) and len(self.comment.encode()) == 1):
+            raise ValueError(
+                "tfkit.data.CsvFiles: `comment` must be one ASCII character, such as '#', or None. "
+                f"Received: comment={self.comment!r}."
+            )
         if self.keep is not None and not (
             isinstance(self.keep, dict) and all(isinstance(v, (list, tuple)) and v for v in self.keep.values())
         ):
@@ -123,8 +133,9 @@ def read_csv(
     """Reads CSV files into checked, typed arrays: `(features, labels)`.
 
     Only the raw features the columns read (and the label and weights) are parsed; files are read in parallel
-    by pandas' C parser, spaces after delimiters skipped. Missing numeric values take the columns'
-    `default_value`.
+    by pandas' C parser, spaces after delimiters skipped. Every row must have as many fields as the header (a
+    text field holding a comma is quoted: `"Smith, John"`); an empty field is a missing value, which takes the
+    columns' `default_value`.
 
     Args:
         source: a path, a glob, a list of them, or a `CsvFiles`.
@@ -137,8 +148,10 @@ def read_csv(
             as float32.
 
     Raises:
-        ValueError: a file lacks a needed column, a numeric column holds text, or a weight is missing or
-            negative; the message names both.
+        ValueError: a file holds no rows, a row has too many or too few fields, a file lacks a needed column, a
+            numeric column holds text, a label does not suit the head (text for a head without a
+            `label_vocabulary`, or missing), or a weight is missing or negative; the message names the file, and
+            the line where there is one.
     """
     source = source if isinstance(source, CsvFiles) else CsvFiles(source)
     specs = weighted_specs(columns, weight_column)
@@ -187,28 +200,44 @@ def check_weights(features: dict, weight_column: str, *, source: str, first_line
     return {**features, weight_column: weights.astype("float32")}
 
 
+# pandas.read_csv's default missing values (its documented `na_values` list), for numeric columns.
+NUMERIC_BLANKS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+                  "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]  # fmt: skip
+
+
 def _read_one_csv(
     path: str, source: CsvFiles, specs: dict, label: RawFeature | None, weight_column: str | None
 ) -> tuple:
-    options = {"skipinitialspace": True, "comment": source.comment}
+    text, first_line = read_checked(
+        path, column_names=source.column_names, comment=source.comment, max_rows=source.max_rows
+    )
+    options = {"skipinitialspace": True}
     if source.column_names:
         options.update(header=None, names=list(source.column_names))
-    header = list(pd.read_csv(path, nrows=0, **options).columns)
     wanted = list(specs) + ([label.key] if label else [])
     wanted += [key for key in source.keep or {} if key not in wanted]
-    missing = [key for key in wanted if key not in header]
-    if missing:
+    text_columns = {key: str for key, spec in specs.items() if spec.dtype == "string"}
+    if label and label.dtype == "string":
+        text_columns[label.key] = str
+    for key in source.keep or {}:
+        text_columns[key] = str
+    # In a text column only an empty field is a blank: "NA" (a country), "None" (a message) are words there, which
+    # pandas would read as missing. Numeric columns keep pandas' documented default list.
+    na_values = {key: [""] if key in text_columns else NUMERIC_BLANKS for key in wanted}
+    options.update(keep_default_na=False, na_values=na_values)
+    try:
+        frame = pd.read_csv(io.BytesIO(text), usecols=wanted, dtype=text_columns, **options)
+    except pd.errors.ParserError as error:  # what the line check lets through, e.g. a quote open at the end
+        raise ValueError(f"{path}: {str(error).strip()}. Check the file's quotes.") from None
+    except ValueError:  # the header is read again only here: reading it first costs 3% of a read
+        header = list(pd.read_csv(io.BytesIO(text), nrows=0, **options).columns)
+        missing = [key for key in wanted if key not in header]
+        if not missing:
+            raise
         raise ValueError(
             f"{path}: column(s) {missing} are not in the file. Its header has {header}. "
             "Fix the column names in the config, or point it at the right file."
-        )
-    text = {key: str for key, spec in specs.items() if spec.dtype == "string"}
-    if label and label.dtype == "string":
-        text[label.key] = str
-    for key in source.keep or {}:
-        text[key] = str
-    frame = pd.read_csv(path, usecols=wanted, dtype=text, nrows=source.max_rows, **options)
-    first_line = 1 if source.column_names else 2
+        ) from None
     if source.keep or source.part:
         # Rows left out shift the rest, so errors count rows of the selection rather than naming file lines.
         frame, first_line = source.select(frame), None
@@ -218,8 +247,7 @@ def _read_one_csv(
     labels = None
     if label:
         values = frame[label.key].replace(source.label_map) if source.label_map else frame[label.key]
-        labels = to_feature_arrays({label.key: values}, {label.key: label}, source=path, first_line=first_line)
-        labels = labels[label.key]
+        labels = label_array(values, label, source=path, first_line=first_line)
     return features, labels
 
 

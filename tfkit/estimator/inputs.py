@@ -68,7 +68,7 @@ class Inputs:
                     f"{where}: the label column {self.label!r} is missing. Received columns: {sorted(data.keys())}."
                 )
             spec = RawFeature(self.label, self.head.label_dtype, shape=self.head.label_shape)
-            return features, to_feature_arrays(data, {self.label: spec}, source=where)[self.label]
+            return features, tfdata.label_array(data[self.label], spec, source=where)
         raise TypeError(
             f"{where}: `data` must be CSV path(s), a pandas DataFrame, a dict of arrays, a tf.data.Dataset of "
             f"(features, label) batches, or an input_fn returning one. Received: {type(data).__name__}."
