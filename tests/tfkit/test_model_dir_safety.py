@@ -4,6 +4,7 @@ Every refused run must leave the model_dir and the export folder byte for byte a
 every file and folder under them.
 """
 
+import json
 import os
 import re
 
@@ -140,6 +141,22 @@ def test_an_export_base_around_the_model_dir_is_refused(exported):
 
 
 # -- a different model -----------------------------------------------------------------------------------------
+
+
+def test_a_model_dir_written_before_a_column_argument_existed_still_opens(tmp_path):
+    # A model_dir from before `missing_value` existed: its estimator.json lacks the key, which means the default.
+    _estimator(tmp_path).train(_frame(), verbose=0)
+    path = tmp_path / "estimator.json"
+
+    def without_missing_value(value):
+        if isinstance(value, dict):
+            return {k: without_missing_value(v) for k, v in value.items() if k != "missing_value"}
+        return [without_missing_value(v) for v in value] if isinstance(value, list) else value
+
+    assert '"missing_value"' in path.read_text()
+    path.write_text(json.dumps(without_missing_value(json.loads(path.read_text()))))
+    assert "missing_value" not in path.read_text()
+    assert _estimator(tmp_path).trained  # the same model: restored, not refused
 
 
 def test_a_different_model_says_which_parts_differ(tmp_path):

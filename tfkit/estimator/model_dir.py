@@ -181,9 +181,14 @@ class Saved:
         return fc.FeatureLayer(columns, state=self.feature_state, read_pretrained=not self.trained)
 
     def check_definition(self, where: str, expected: dict) -> None:
-        """Raises unless this model_dir holds the model `expected` (a `definition`) describes, naming what differs."""
-        if self.definition != expected:
-            differences = "\n".join(f"  {line}" for line in differences_between(self.definition, expected))
+        """Raises unless this model_dir holds the model `expected` (a `definition`) describes, naming what differs.
+
+        The saved columns are read back through their classes first, so a column argument added since the
+        model_dir was written compares at its default rather than as a difference."""
+        saved = {**self.definition, "feature_columns": [fc.serialize(fc.from_config(config)) for config in
+                                                        self.definition["feature_columns"]]}  # fmt: skip
+        if saved != expected:
+            differences = "\n".join(f"  {line}" for line in differences_between(saved, expected))
             raise ValueError(
                 f"{where}: model_dir {self.path!r} holds checkpoints of a different model. Its {DEFINITION_FILE} "
                 f"differs from this Estimator in:\n{differences}\nUse a new model_dir, or delete the old one to "
