@@ -111,6 +111,7 @@ class Read(NamedTuple):
         num_buckets: integer ids must lie in `[0, num_buckets)`.
         blank_option: how the column would say what a blank means, e.g. '`missing_value=""`', for the error
             when a value is missing and no column gave one; None when the column has no such argument.
+        free_text: the column reads words (a `TextColumn`): a feature holding only numbers is a mistake there.
     """
 
     key: str
@@ -120,6 +121,7 @@ class Read(NamedTuple):
     default: float | int | str | None = None
     num_buckets: int | None = None
     blank_option: str | None = None
+    free_text: bool = False
 
 
 class Column(Serializable):

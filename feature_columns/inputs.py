@@ -85,9 +85,23 @@ def _convert(values, spec, *, source: str, where) -> np.ndarray:
 
 
 def _check_text(values, spec, *, source: str) -> None:
-    """A string feature must arrive as text: numbers would turn into strings such as '1.0' silently."""
+    """A string feature must arrive as text: numbers would turn into strings such as '1.0' silently. Free text
+    (a `TextColumn`) made only of numbers, as a CSV file gives it, is a column pointed at the wrong feature."""
     dtype = values.dtype
-    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+    numbers = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    held = f"{dtype} values"
+    if spec.free_text and not numbers:
+        given = pd.Series(np.ravel(values)).dropna()
+        given = given[given != ""]
+        numbers = len(given) > 0 and bool(pd.to_numeric(given, errors="coerce").notna().all())
+        held = f"only numbers (e.g. {given.iloc[0]!r})" if numbers else held
+    if numbers and spec.free_text:
+        raise TypeError(
+            f"{source}: feature {spec.key!r} is read as free text by {spec.free_text}, but it holds {held}. Point "
+            "the column at the text feature, or read numbers with a NumericColumn, an IdentityColumn or a "
+            "VocabularyColumn."
+        )
+    if numbers:
         raise TypeError(
             f"{source}: feature {spec.key!r} is read as strings, but it holds {dtype} values. Convert them "
             f"(pandas: `df[{spec.key!r}].astype(str)`), or declare its column with an integer dtype."

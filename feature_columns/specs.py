@@ -25,6 +25,8 @@ class RawFeature:
             `default_value` reads the feature.
         blank_options: for each column reading the feature that can say what a blank means, the column and
             that argument as the error for a blank suggests them (`Read.blank_option`).
+        free_text: the text column reading the feature as words (`Read.free_text`), for the error when the
+            feature holds only numbers; None when none does.
     """
 
     key: str
@@ -33,6 +35,7 @@ class RawFeature:
     default: float | int | str | None = None
     num_buckets: int | None = None
     blank_options: tuple = ()
+    free_text: str | None = None
 
 
 def walk(columns) -> list:
@@ -151,6 +154,7 @@ def raw_features(columns) -> dict:
     defaults: dict = {}
     limits: dict = {}
     options: dict = {}
+    free_text: dict = {}
     for column in walk(columns):
         for read in column.reads():
             want(read.key, read.dtype, read.shape, numeric_ok=read.numeric)
@@ -166,9 +170,15 @@ def raw_features(columns) -> dict:
                 limits[read.key] = min(limits.get(read.key, read.num_buckets), read.num_buckets)
             if read.blank_option is not None:
                 options.setdefault(read.key, []).append(f"{describe(column)} {read.blank_option}")
+            if read.free_text:
+                free_text.setdefault(read.key, describe(column))
     return {
         key: replace(
-            spec, default=defaults.get(key), num_buckets=limits.get(key), blank_options=tuple(options.get(key, ()))
+            spec,
+            default=defaults.get(key),
+            num_buckets=limits.get(key),
+            blank_options=tuple(options.get(key, ())),
+            free_text=free_text.get(key),
         )
         for key, spec in wanted.items()
     }

@@ -104,7 +104,9 @@ class TextColumn(CategoricalColumn):
     always_one_id = False  # padding gets no id
 
     def reads(self) -> tuple:
-        return (Read(self.key, "string", default=self.missing_value, blank_option='`missing_value=""`'),)
+        return (
+            Read(self.key, "string", default=self.missing_value, blank_option='`missing_value=""`', free_text=True),
+        )
 
     @property
     def keeps_state(self) -> bool:

@@ -279,3 +279,18 @@ def test_an_estimator_given_features_of_different_lengths_says_so_before_trainin
     with pytest.raises(ValueError, match=re.escape("Received: {'x': 3, 'z': 2} examples by feature.")):
         estimator.train(data, epochs=1)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_text_column_holding_only_numbers_names_the_feature_and_the_fix(tmp_path):
+    review = fc.TextColumn("review", max_tokens=10)
+    # From a CSV file every field is text: '3' and '5' are numbers all the same.
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,y\n3,1\n5,0\n")
+    message = r"reviews.csv: feature 'review' is read as free text by TextColumn\('review'\), but it holds only numbers"
+    with pytest.raises(TypeError, match=message + r" \(e.g. '3'\)\. Point the column at the text feature"):
+        read_csv(str(path), [review], label="y")
+    with pytest.raises(TypeError, match=r"feature 'review' is read as free text .* but it holds int64 values"):
+        to_feature_arrays(pd.DataFrame({"review": [3, 5]}), raw_features([review]))
+    # Words with a number among them are text.
+    path.write_text("review,y\ngreat fun,1\n10,0\n")
+    assert read_csv(str(path), [review], label="y")[0]["review"].tolist() == ["great fun", "10"]
