@@ -17,8 +17,14 @@ how ids map. Differences worth knowing:
   (the raw value a blank reads as; see "Blanks" in `feature_columns.categorical`). An identity column's
   `default_value` keeps tf's meaning: it takes out-of-range ids, not blanks.
 - `input_layer` sorted columns by name; `FeatureLayer` keeps the order given.
-- Initializers are Keras initializer names, not callables; `normalizer_fn` and `hash_key` are not supported
-  and raise with what to do instead.
+- Initializers are Keras initializer names, not callables.
+- `numeric_column(normalizer_fn=fn)` applies `fn` in the preprocessing (traced into exports); a model_dir holds
+  the function's name only, so reopening it in a new process needs the same function, as tf.estimator's model_fn
+  did (see `feature_columns.numeric.LegacyNumericColumn`). `crossed_column(hash_key=...)` takes tf's default
+  key only (the ids are tf's); another key is refused.
+- The `sequence_*` columns take an extra keyword, `sequence_length`: every example gets that many positions
+  (cut, or padded with no id / 0.0), which `embedding_column` embeds one by one (tf's `SequenceFeatures` padded
+  each batch to its longest example instead). See `feature_columns.sequence`.
 - `embedding_column` and `shared_embeddings` with `ckpt_to_load_from=, tensor_name_in_ckpt=` load the table
   from a checkpoint written by `tf.feature_column` (as `tf.estimator` wrote it), re-ordering a vocabulary
   column's rows to Keras's ids.
@@ -40,10 +46,15 @@ from feature_columns.categorical import HashedColumn, IdentityColumn, Vocabulary
 from feature_columns.crossed import CrossedColumn
 from feature_columns.embedding import EmbeddingColumn, SharedEmbeddingColumns
 from feature_columns.indicator import IndicatorColumn
-from feature_columns.numeric import NUMERIC_DTYPES, BucketizedColumn, NumericColumn
+from feature_columns.numeric import NUMERIC_DTYPES, BucketizedColumn, LegacyNumericColumn, NumericColumn
 from feature_columns.pretrained import PretrainedCheckpoint
+from feature_columns.sequence import SequenceCategoricalColumn, SequenceNumericColumn
 from feature_columns.validation import as_tuple
 from feature_columns.weighted import WeightedCategoricalColumn
+
+# tf.feature_column.crossed_column's key when `hash_key` is None (sparse_ops._DEFAULT_HASH_KEY), which
+# `tf.sparse.cross_hashed` also uses by default.
+DEFAULT_HASH_KEY = 0xDECAFCAFFE
 
 
 def _dtype(where: str, dtype) -> str:
@@ -59,11 +70,6 @@ def _dtype(where: str, dtype) -> str:
     return name
 
 
-def _unsupported(where: str, arg: str, value, instead: str) -> None:
-    if value is not None:
-        raise ValueError(f"{where}: `{arg}` is not supported. Received: {arg}={value!r}. {instead}")
-
-
 def _initializer(where: str, initializer):
     if initializer is not None and not isinstance(initializer, str):
         raise TypeError(
@@ -75,17 +81,16 @@ def _initializer(where: str, initializer):
 
 
 def numeric_column(key, shape=(1,), default_value=None, dtype=tf.float32, normalizer_fn=None):
-    """`tf.feature_column.numeric_column` as a `NumericColumn`.
+    """`tf.feature_column.numeric_column` as a `NumericColumn`, or with `normalizer_fn` a `LegacyNumericColumn`.
 
-    `normalizer_fn` (a closure, which does not serialize) is replaced by `NumericColumn(normalization=...)`.
+    `normalizer_fn` runs on the value (blanks filled from `default_value`) in the preprocessing, so exports hold it.
+    Reopening a model_dir in a new process needs the same function: make the columns before reopening (see
+    `LegacyNumericColumn`). New code can use `NumericColumn(normalization='zscore' | 'minmax' | 'log')` instead.
+
+    >>> numeric_column("x", normalizer_fn=lambda x: (x - 3.0) / 2.0).get_config()["normalizer_fn"]
+    'feature_columns.legacy.<lambda>'
     """
     where = f"numeric_column({key!r})"
-    _unsupported(
-        where,
-        "normalizer_fn",
-        normalizer_fn,
-        "Use NumericColumn(key, normalization='zscore' | 'minmax' | 'log', clip=(low, high)) instead.",
-    )
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if isinstance(default_value, (list, tuple)):
         values = set(default_value) if default_value else {None}
@@ -94,6 +99,8 @@ def numeric_column(key, shape=(1,), default_value=None, dtype=tf.float32, normal
                 f"{where}: `default_value` must be one number for every position. Received: {default_value!r}."
             )
         default_value = values.pop()
+    if normalizer_fn is not None:
+        return LegacyNumericColumn(key, shape, _dtype(where, dtype), default_value, normalizer_fn=normalizer_fn)
     return NumericColumn(key, shape=shape, dtype=_dtype(where, dtype), default_value=default_value)
 
 
@@ -197,9 +204,12 @@ def crossed_column(keys, hash_bucket_size, hash_key=None):
     translation orders the keys that way. (Fed `tf.SparseTensor` strings, e.g. parsed with its
     `VarLenFeature` spec, tf hashed in the order given: use `CrossedColumn(keys, ...)` directly for that.)
     """
-    _unsupported(
-        "crossed_column", "hash_key", hash_key, "The default key gives tf.feature_column's ids; omit `hash_key`."
-    )
+    if hash_key not in (None, DEFAULT_HASH_KEY):
+        raise ValueError(
+            f"crossed_column: `hash_key` other than tf.feature_column's default, {DEFAULT_HASH_KEY:#x}, is not "
+            f"supported: CrossedColumn hashes with the default key, so its ids are tf's. Received: hash_key="
+            f"{hash_key!r}. Omit `hash_key` (ids then differ from a model trained with that key: train anew)."
+        )
     leaves = CrossedColumn(keys, num_bins=hash_bucket_size).keys
     ordered = [k for k in leaves if not isinstance(k, str)] + [k for k in leaves if isinstance(k, str)]
     name = "_X_".join(sorted(k if isinstance(k, str) else k.name for k in leaves))  # tf's name sorts
@@ -207,7 +217,14 @@ def crossed_column(keys, hash_bucket_size, hash_key=None):
 
 
 def indicator_column(categorical_column):
-    """`tf.feature_column.indicator_column`: the same one-hot (multi-hot, counting repeats) vector."""
+    """`tf.feature_column.indicator_column`: the same one-hot (multi-hot, counting repeats) vector. Not of a
+    sequence column (tf gave one vector per position): embed it with `embedding_column` instead."""
+    if isinstance(categorical_column, SequenceCategoricalColumn):
+        raise ValueError(
+            f"indicator_column({categorical_column.name!r}): `categorical_column` must not be a sequence column: a "
+            "one-hot vector per position is not supported. Received: a SequenceCategoricalColumn. Use "
+            "embedding_column(column, dimension) for one vector per position."
+        )
     return IndicatorColumn(categorical_column)
 
 
@@ -225,7 +242,8 @@ def embedding_column(
     """`tf.feature_column.embedding_column` as an `EmbeddingColumn`.
 
     Same combiners and `max_norm` clipping. Lookups are always "safe" (ids without a value add nothing), so
-    `use_safe_embedding_lookup` is accepted and ignored.
+    `use_safe_embedding_lookup` is accepted and ignored. Of a `sequence_*` column, one vector per position (as
+    tf's `SequenceFeatures` ignored the combiner): `combiner=None`, `[batch, sequence_length * dimension]`.
 
     `ckpt_to_load_from` (a checkpoint prefix, its directory, or a glob such as `"london/*ckpt-1000*"`) and
     `tensor_name_in_ckpt` (e.g. `"dnn/input_from_feature_columns/input_layer/day_hr_embedding/embedding_weights"`)
@@ -240,7 +258,7 @@ def embedding_column(
     return EmbeddingColumn(
         categorical_column,
         dimension=dimension,
-        combiner=combiner,
+        combiner=None if isinstance(categorical_column, SequenceCategoricalColumn) else combiner,
         initializer=_initializer(where, initializer),
         max_norm=max_norm,
         trainable=trainable,
@@ -319,3 +337,87 @@ def make_parse_example_spec(feature_columns):
     """`tf.feature_column.make_parse_example_spec`; multivalent features parse as `tf.io.RaggedFeature` (tf used
     `VarLenFeature` for every categorical feature). `feature_columns.parse_example` applies it."""
     return parsing.make_parse_example_spec(feature_columns)
+
+
+def _check_sequence_length(where: str, sequence_length) -> None:
+    """tf had no `sequence_length`; tfkit needs it given."""
+    if sequence_length is None:
+        raise ValueError(
+            f"{where}: `sequence_length` must be given (an extra keyword): tfkit's sequence columns have a fixed "
+            "number of positions per example, cut or padded with no id, as TextColumn(output_sequence_length=...). "
+            "Received: sequence_length=None. Pass e.g. sequence_length=20."
+        )
+
+
+def _sequence(where: str, column, sequence_length) -> SequenceCategoricalColumn:
+    """`column`'s ids as a sequence of `sequence_length` positions."""
+    _check_sequence_length(where, sequence_length)
+    return SequenceCategoricalColumn(column, sequence_length)
+
+
+def sequence_categorical_column_with_identity(key, num_buckets, default_value=None, *, sequence_length=None):
+    """`tf.feature_column.sequence_categorical_column_with_identity`: ids per position as
+    `categorical_column_with_identity` gives them, `sequence_length` positions.
+
+    >>> tokens = sequence_categorical_column_with_identity("tokens", 100, sequence_length=8)
+    >>> embedding_column(tokens, dimension=4).output_dim  # one 4-d vector per position
+    32
+    """
+    where = f"sequence_categorical_column_with_identity({key!r})"
+    column = categorical_column_with_identity(key, num_buckets, default_value, multivalent=True)
+    return _sequence(where, column, sequence_length)
+
+
+def sequence_categorical_column_with_hash_bucket(key, hash_bucket_size, dtype=tf.string, *, sequence_length=None):
+    """`tf.feature_column.sequence_categorical_column_with_hash_bucket`: hashed ids per position (tf's ids)."""
+    where = f"sequence_categorical_column_with_hash_bucket({key!r})"
+    column = categorical_column_with_hash_bucket(key, hash_bucket_size, dtype, multivalent=True)
+    return _sequence(where, column, sequence_length)
+
+
+def sequence_categorical_column_with_vocabulary_list(
+    key, vocabulary_list, dtype=None, default_value=-1, num_oov_buckets=0, *, sequence_length=None
+):
+    """`tf.feature_column.sequence_categorical_column_with_vocabulary_list`: ids per position, mapped from tf's
+    as in `categorical_column_with_vocabulary_list`."""
+    where = f"sequence_categorical_column_with_vocabulary_list({key!r})"
+    column = categorical_column_with_vocabulary_list(
+        key, vocabulary_list, dtype, default_value, num_oov_buckets, multivalent=True
+    )
+    return _sequence(where, column, sequence_length)
+
+
+def sequence_categorical_column_with_vocabulary_file(
+    key, vocabulary_file, vocabulary_size=None, num_oov_buckets=0, default_value=None, dtype=tf.string, *,
+    sequence_length=None,
+):  # fmt: skip
+    """`tf.feature_column.sequence_categorical_column_with_vocabulary_file`: ids per position, mapped from tf's
+    as in `categorical_column_with_vocabulary_list`."""
+    where = f"sequence_categorical_column_with_vocabulary_file({key!r})"
+    column = categorical_column_with_vocabulary_file(
+        key, vocabulary_file, vocabulary_size, dtype, default_value, num_oov_buckets, multivalent=True
+    )
+    return _sequence(where, column, sequence_length)
+
+
+def sequence_numeric_column(
+    key, shape=(1,), default_value=0.0, dtype=tf.float32, normalizer_fn=None, *, sequence_length=None
+):
+    """`tf.feature_column.sequence_numeric_column` as a `SequenceNumericColumn`: `shape` values per position,
+    `sequence_length` positions, padded with 0.0 (tf's `default_value`, the only one taken: padding given as
+    arrays is 0.0). `normalizer_fn` is refused: tf applied it to the values before padding, which dense input
+    cannot tell apart; normalize the values before feeding them.
+
+    >>> sequence_numeric_column("prices", shape=2, sequence_length=5).output_dim
+    10
+    """
+    where = f"sequence_numeric_column({key!r})"
+    if normalizer_fn is not None or default_value != 0.0:
+        raise ValueError(
+            f"{where}: `normalizer_fn` must be None and `default_value` 0.0: padding is 0.0, and a normalizer would "
+            f"apply to it as to values. Received: normalizer_fn={normalizer_fn!r}, default_value={default_value!r}. "
+            "Normalize the values before feeding them."
+        )
+    _check_sequence_length(where, sequence_length)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return SequenceNumericColumn(key, sequence_length, shape, dtype=_dtype(where, dtype))

@@ -23,6 +23,9 @@ from feature_columns.validation import as_tuple, check_choice, check_key, check_
 
 NUMERIC_DTYPES = ("float32", "float64", "int32", "int64")
 NORMALIZATIONS = (None, "zscore", "minmax", "log")
+# The `normalizer_fn`s of the `LegacyNumericColumn`s made in this process, by (key, function name): a config records
+# a function by its name only (code does not serialize), and `from_config` finds the function here.
+_NORMALIZERS: dict = {}
 
 
 class _NumericValue(DenseColumn):
@@ -157,6 +160,75 @@ class NumericColumn(_NumericValue):
     def _unclipped(self, features, defaults, memo):
         value = numeric_feature(self, self.key, features, defaults, memo)
         return tf.reshape(value, [-1, self.output_dim]) if len(self.shape) > 1 else value
+
+
+def normalizer_name(function) -> str:
+    """How a config records a `normalizer_fn`: its module and qualified name (a callable object's: its class's).
+
+    >>> normalizer_name(math.log1p)
+    'math.log1p'
+    """
+    named = function if hasattr(function, "__qualname__") else type(function)
+    return f"{named.__module__}.{named.__qualname__}"
+
+
+@column_spec
+class LegacyNumericColumn(NumericColumn):
+    """A `NumericColumn` whose value goes through a Python function first: `tf.feature_column.numeric_column`'s
+    `normalizer_fn`, made by `feature_columns.legacy.numeric_column`.
+
+    `normalizer_fn` takes the float32 value, `[batch, *shape]` with blanks already filled from `default_value`,
+    and returns floats of the same shape; `clip`, `normalization` and bucketizing apply to its result. It runs
+    in the preprocessing, so it is traced into the `.keras` model and the SavedModel export, which need no
+    Python to serve. A config (a model_dir's `estimator.json`, an export's record) holds the function's NAME,
+    `normalizer_name(fn)`: as tf.estimator's model_fn did, reopening a model_dir in a new process needs the same
+    function, so make the columns with it (e.g. `numeric_column("x", normalizer_fn=fn)`) before reopening: a
+    config naming a function that no column of this process was made with is refused. Two different functions
+    of the same name for the same key (closures of one factory) cannot be told apart by a config: the last one
+    made is used.
+
+    >>> from feature_columns import from_config, serialize
+    >>> column = LegacyNumericColumn("x", normalizer_fn=math.sqrt)
+    >>> column.get_config()["normalizer_fn"], from_config(serialize(column)) == column
+    ('math.sqrt', True)
+    """
+
+    normalizer_fn: Any = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        where = f"{type(self).__name__}({self.key!r})"
+        function = self.normalizer_fn
+        if isinstance(function, str):  # a config's record of the function: `from_config`
+            function = _NORMALIZERS.get((self.key, function))
+            if function is None:
+                raise ValueError(
+                    f"{where}: `normalizer_fn` {self.normalizer_fn!r} is not a function of this process. A model "
+                    "written with a Python `normalizer_fn` needs the same function to be reopened, as tf.estimator's "
+                    f"model_fn did: make the column with it first, e.g. numeric_column({self.key!r}, "
+                    "normalizer_fn=...), then reopen the model."
+                )
+        elif not callable(function):
+            raise TypeError(
+                f"{where}: `normalizer_fn` must be a function of the value, e.g. `lambda x: (x - mean) / std`. "
+                f"Received: normalizer_fn={function!r} (of type {type(function).__name__})."
+            )
+        _NORMALIZERS[(self.key, normalizer_name(function))] = function
+        freeze(self, normalizer_fn=function)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "normalizer_fn": normalizer_name(self.normalizer_fn)}
+
+    def _unclipped(self, features, defaults, memo):
+        value = self.normalizer_fn(tf.reshape(super()._unclipped(features, defaults, memo), [-1, *self.shape]))
+        value = tf.convert_to_tensor(value)
+        if not value.dtype.is_floating or not value.shape[1:].is_compatible_with(self.shape):
+            raise ValueError(
+                f"{describe(self)}: `normalizer_fn` must return floats of the value's shape, [batch, "
+                f"{', '.join(map(str, self.shape))}]. Received: {value.dtype.name} of shape {value.shape.as_list()}. "
+                "Make the function elementwise, e.g. `lambda x: (x - mean) / std`."
+            )
+        return tf.reshape(tf.cast(value, tf.float32), [-1, self.output_dim])
 
 
 @column_spec

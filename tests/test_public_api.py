@@ -63,6 +63,7 @@ SNAPSHOT = {
         "MultiLabelHead",
         "NCEHead",
         "RegressionHead",
+        "RunConfig",
         "SampledSoftmaxHead",
         "TrainSpec",
         "__version__",

@@ -33,6 +33,7 @@ _PUBLIC = {
     "MultiLabelHead": "tfkit.heads",
     "NCEHead": "tfkit.heads",
     "RegressionHead": "tfkit.heads",
+    "RunConfig": "tfkit.run_config",
     "SampledSoftmaxHead": "tfkit.heads",
     "TrainSpec": "tfkit.canned",
     "data": None,

@@ -11,6 +11,8 @@ partial version that a server could load. Signatures (`saved_model_cli show --al
 - `regression` (heads with one `predictions` value per example) and `classification` (heads with
   `probabilities`): serialized `tf.Example`s as `inputs`, returning `outputs`, or `classes` and `scores`, as
   TF Serving's Regress and Classify APIs expect.
+- With a serving input receiver (tf.estimator's `serving_input_receiver_fn`), `serving_default` takes what it says
+  and the raw-feature signature is `serving_raw` (see `tfkit.serving_input`).
 - One more per entry of `column_signatures={signature name: dense column name}`: the raw features as
   `serving_default` takes them, returning `{column name: the column's dense output, [batch, output_dim]}` —
   e.g. an embedding column's vectors, for retrieval or nearest-neighbour search from the same export
@@ -50,13 +52,16 @@ from feature_columns.integration import (
 )
 from tfkit.graph_errors import rejection_message
 from tfkit.models import find_head, split
+from tfkit.serving_input import RAW_SIGNATURE, ParsingReceiver, check_receiver
+from tfkit.serving_input import build_parsing_serving_input_receiver_fn as build_parsing_serving_input_receiver_fn
+from tfkit.serving_input import build_raw_serving_input_receiver_fn as build_raw_serving_input_receiver_fn
 
 RAW_FEATURES_FILE = os.path.join("assets.extra", "raw_features.json")
 # TF Serving's signature contract: Classify and Regress read serialized tf.Examples from `inputs`.
 EXAMPLES_INPUT = "inputs"
 PREDICT_EXAMPLES_INPUT = "examples"
 # Every export may hold these (regression and classification depend on the head), so no column signature takes them.
-BUILT_IN_SIGNATURES = ("serving_default", "predict", "regression", "classification")
+BUILT_IN_SIGNATURES = ("serving_default", RAW_SIGNATURE, "predict", "regression", "classification")
 
 
 def versions(export_dir_base: str) -> list:
@@ -163,38 +168,44 @@ def _column_signatures(model: keras.Model, column_signatures) -> tuple:
     return encoder, dict(column_signatures)
 
 
-def _archive(model: keras.Model, encoder=None, column_signatures=None) -> keras.export.ExportArchive:
-    """An `ExportArchive` with every signature the model's head supports, and the checked `column_signatures`."""
+def _archive(model: keras.Model, encoder=None, column_signatures=None, receiver=None) -> keras.export.ExportArchive:
+    """An `ExportArchive` with every signature the model's head supports, and the checked `column_signatures`;
+    `serving_default` as the serving input `receiver` (checked) says."""
     head = find_head(model)
     preprocessor, _ = split(model)
+    raw_specs = _raw_signature(model)
 
     def serve(features):
         return head.serving_outputs(model(features, training=False))
 
     def serve_examples(serialized):
+        if isinstance(receiver, ParsingReceiver):  # with its `feature_spec`, as tf.estimator parsed them
+            return serve(receiver.features(serialized, raw_specs))
         return serve(parse_example(serialized, preprocessor.columns))
 
     def examples(name: str) -> list:
-        return [tf.TensorSpec([None], tf.string, name=name)]
+        return [tf.TensorSpec([getattr(receiver, "default_batch_size", None)], tf.string, name=name)]
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    raw = archive.add_endpoint("serving_default", serve, input_signature=[_raw_signature(model)])
-    archive.add_endpoint("predict", serve_examples, input_signature=examples(PREDICT_EXAMPLES_INPUT))
+    raw = archive.add_endpoint(RAW_SIGNATURE if receiver else "serving_default", serve, input_signature=[raw_specs])
     outputs = raw.get_concrete_function().structured_outputs
+    endpoints = {"predict": (serve_examples, examples(PREDICT_EXAMPLES_INPUT))}
     if _one_value_per_example(outputs.get("predictions")):
-        archive.add_endpoint(
-            "regression",
+        endpoints["regression"] = (
             lambda inputs: {"outputs": tf.reshape(serve_examples(inputs)["predictions"], [-1])},
-            input_signature=examples(EXAMPLES_INPUT),
+            examples(EXAMPLES_INPUT),
         )
     if "probabilities" in outputs:
         vocabulary = getattr(head, "label_vocabulary", None)
-        archive.add_endpoint(
-            "classification",
+        endpoints["classification"] = (
             lambda inputs: _classification_outputs(serve_examples(inputs), vocabulary),
-            input_signature=examples(EXAMPLES_INPUT),
+            examples(EXAMPLES_INPUT),
         )
+    if receiver is not None:
+        endpoints["serving_default"] = receiver.default_endpoint(endpoints, serve, raw_specs)
+    for name, (function, input_signature) in endpoints.items():
+        archive.add_endpoint(name, function, input_signature=input_signature)
     for signature, name in (column_signatures or {}).items():
         archive.add_endpoint(
             signature, _column_output(preprocessor, encoder, name), input_signature=[_raw_signature(model)]
@@ -212,13 +223,21 @@ def _column_output(preprocessor, encoder, name: str):
 
 
 def export_saved_model(
-    model_or_estimator, export_dir_base: str, *, version: int | None = None, column_signatures: dict | None = None
+    model_or_estimator,
+    export_dir_base: str,
+    serving_input_receiver_fn=None,
+    *,
+    version: int | None = None,
+    column_signatures: dict | None = None,
 ) -> str:
     """Writes `<export_dir_base>/<version>/` atomically and returns its path.
 
     Args:
         model_or_estimator: a trained `tfkit.Estimator` or a model made by a tfkit builder.
         export_dir_base: the folder holding the versions, e.g. `saved_models/taxifare`.
+        serving_input_receiver_fn: what `serving_default` takes, made by `build_parsing_serving_input_receiver_fn`
+            (serialized `tf.Example`s) or `build_raw_serving_input_receiver_fn`; None: the raw features as the
+            model reads them.
         version: the integer version; defaults to one more than the highest there (1 for a new folder).
         column_signatures: `{signature name: dense column name}`, e.g. `{"embedding": "item_embedding"}`: each
             adds a signature taking the raw features and returning `{column name: [batch, output_dim]}`, the
@@ -251,6 +270,7 @@ def export_saved_model(
             f"Received: model_or_estimator={model_or_estimator!r} (of type {type(model_or_estimator).__name__})."
         )
     encoder, column_signatures = _column_signatures(model, column_signatures)
+    check_receiver(serving_input_receiver_fn, _raw_signature(model))
     export_dir_base = os.fspath(export_dir_base)
     if version is None:
         existing = versions(export_dir_base)
@@ -265,7 +285,7 @@ def export_saved_model(
         raise FileExistsError(
             f"tfkit.export: version {version} already exists at {final!r}. Omit `version` to take the next free one."
         )
-    archive = _archive(model, encoder, column_signatures)
+    archive = _archive(model, encoder, column_signatures, serving_input_receiver_fn)
     os.makedirs(export_dir_base, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_dir_base)
     try:

@@ -3,8 +3,9 @@
 Each is a `tfkit.Estimator` subclass with the matching head and builder: code written for
 `tf.estimator.DNNClassifier(feature_columns=..., hidden_units=...)` keeps its arguments, and trains with the
 optimizer and learning rate `tf.estimator` chose. Differences: labels are read from the column named `label`
-(default `"label"`); `config` is a dict of run settings (`seed`, `steps_per_execution`, `jit_compile`,
-`save_checkpoints_steps`) instead of a `RunConfig`; a named optimizer's rate can be set with `learning_rate`
+(default `"label"`); `config` is a `tfkit.RunConfig` (tf.estimator's arguments; those without effect in tfkit
+are refused) or a dict of tfkit's run settings (`seed`, `steps_per_execution`, `jit_compile`,
+`save_checkpoints_steps`); a named optimizer's rate can be set with `learning_rate`
 (`linear_learning_rate` and `dnn_learning_rate` for wide and deep) instead of passing an optimizer instance.
 
 >>> import pandas as pd

@@ -8,8 +8,9 @@ import textwrap
 from feature_columns.integration import is_count
 from tfkit.estimator.compile import check_optimizer
 from tfkit.heads import BinaryHead, MultiClassHead
+from tfkit.run_config import RunConfig
 
-# The `Estimator` settings `config` may hold: the run settings a `tf.estimator.RunConfig` held.
+# The `Estimator` settings a dict `config` may hold: run settings, as a `tf.estimator.RunConfig` held them.
 CONFIG_KEYS = ("seed", "steps_per_execution", "jit_compile", "save_checkpoints_steps")
 
 # Every canned argument, documented once; each class's `Args:` section is made from its own signature.
@@ -34,7 +35,8 @@ ARGS = {
     "dropout": "the probability of dropping a unit after each hidden layer, or None.",
     "dnn_dropout": "the DNN's dropout probability, or None.",
     "dnn_hidden_units": "units of each of the DNN's hidden layers.",
-    "config": f"a dict of run settings, keys among {list(CONFIG_KEYS)} (see `tfkit.Estimator`), or None.",
+    "config": "a `tfkit.RunConfig` (tf.estimator's `RunConfig` arguments), a dict of run settings, keys among "
+    f"{list(CONFIG_KEYS)} (see `tfkit.Estimator`), or None.",
     "warm_start_from": "an earlier model to start from (see `tfkit.Estimator`).",
     "batch_norm": "add batch normalization after each hidden layer.",
     "label": "the label's column name in CSV files and DataFrames.",
@@ -65,10 +67,12 @@ def run_options(where: str, config) -> dict:
     """`config` as `Estimator` keyword arguments: only run settings; anything else says where it goes."""
     if config is None:
         return {}
+    if isinstance(config, RunConfig):
+        return {"config": config}
     if not isinstance(config, dict):
         raise TypeError(
-            f"{where}: `config` must be a dict with keys among {list(CONFIG_KEYS)}, or None. Received: config="
-            f"{config!r} (of type {type(config).__name__})."
+            f"{where}: `config` must be a tfkit.RunConfig, a dict with keys among {list(CONFIG_KEYS)}, or None. "
+            f"Received: config={config!r} (of type {type(config).__name__})."
         )
     if "learning_rate" in config:
         raise ValueError(
@@ -80,7 +84,8 @@ def run_options(where: str, config) -> dict:
     if unknown:
         raise ValueError(
             f"{where}: `config` must be a dict with keys among {list(CONFIG_KEYS)}. Received: config={config!r}, "
-            f"whose {unknown} tfkit does not know."
+            f"whose {unknown} tfkit does not know. tf.estimator's RunConfig arguments go in "
+            "`config=tfkit.RunConfig(...)`."
         )
     return dict(config)
 

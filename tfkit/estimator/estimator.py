@@ -21,6 +21,7 @@ from tfkit.export import export_saved_model
 from tfkit.files import write_json
 from tfkit.graph_errors import rejection_message
 from tfkit.models import BUILDERS, check_params, split
+from tfkit.run_config import apply_run_config
 
 # Epochs without a better validation loss before training stops (and the best weights come back).
 DEFAULT_EARLY_STOPPING_PATIENCE = 3
@@ -92,6 +93,8 @@ class Estimator:
             to whole `steps_per_execution` blocks), not only after each epoch, as `tf.estimator.RunConfig` did. A
             run killed mid-epoch then keeps the weights and optimizer state of its last step checkpoint; Keras's
             `BackupAndRestore`, which writes it, starts that epoch's data again from its first batch.
+        config: a `tfkit.RunConfig` (tf.estimator's argument names): its `model_dir`, `tf_random_seed` (`seed`) and
+            `save_checkpoints_steps` apply, and must agree with those given here as well; or None.
 
     Example:
 
@@ -120,8 +123,11 @@ class Estimator:
         seed: int | None = None,
         warm_start_from=None,
         save_checkpoints_steps: int | None = None,
+        config=None,
     ):
         where = type(self).__name__
+        run_settings = apply_run_config(where, config, model_dir, seed, save_checkpoints_steps)  # config's, merged
+        model_dir, seed, save_checkpoints_steps = run_settings
         try:
             self.columns = check_columns(feature_columns)
         except (TypeError, ValueError) as error:
@@ -398,9 +404,10 @@ class Estimator:
             yield {key: value[i] for key, value in outputs.items()}
 
     def export_saved_model(
-        self, export_dir_base: str, *, version: int | None = None, column_signatures: dict | None = None
+        self, export_dir_base: str, serving_input_receiver_fn=None, *, version=None, column_signatures=None
     ) -> str:
-        """Exports for serving (see `tfkit.export.export_saved_model`) and returns the version's path.
+        """Exports for serving (see `tfkit.export.export_saved_model`, `serving_input_receiver_fn` as in tf.estimator)
+        and returns the version's path.
 
         `column_signatures` (`{signature name: dense column name}`) adds signatures returning a column's dense
         output, e.g. `{"embedding": "item_embedding"}` for the item vectors. `export_dir_base` must not be the
@@ -408,7 +415,8 @@ class Estimator:
         """
         self._require_trained("export_saved_model")
         model_dirs.check_export_base(f"{type(self).__name__}.export_saved_model", self.model_dir, export_dir_base)
-        return export_saved_model(self.model, export_dir_base, version=version, column_signatures=column_signatures)
+        signatures = {"version": version, "column_signatures": column_signatures}
+        return export_saved_model(self.model, export_dir_base, serving_input_receiver_fn, **signatures)
 
 
 def _early_stopping_patience(where: str, patience, validation) -> int | None:
