@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from live_server import call, running
 
 import feature_columns as fc
 import tfkit
 from feature_columns import legacy
 from tfkit import export
+from tfkit.serve import create_app
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -359,3 +361,21 @@ def test_bad_receivers_are_refused_before_anything_is_written(classifier, tmp_pa
 def test_receiver_arguments_are_checked(make, message):
     with pytest.raises(TypeError, match=message):
         make()
+
+
+def test_an_export_with_a_parsing_receiver_is_served_and_predicted(classifier, tmp_path):
+    # Its serving_default takes tf.Examples: tfkit serve warms up, and Predictor predicts, through serving_raw.
+    spec = legacy.make_parse_example_spec(
+        [legacy.numeric_column("x"), legacy.categorical_column_with_hash_bucket("city", 4)]
+    )
+    path = classifier.export_saved_model(str(tmp_path), export.build_parsing_serving_input_receiver_fn(spec))
+    rows = pd.DataFrame({"x": [0.0, 3.0], "city": ["a", "b"]})
+    expected = classifier.predict_batch(rows)["probabilities"]
+    np.testing.assert_allclose(export.load(path)(rows)["probabilities"], expected, atol=1e-6)
+    with running(create_app(str(tmp_path), model_name="old")) as port:
+        status, answer = call(port, "GET", "/v1/models/old")
+        assert status == 200 and answer["model_version_status"][0]["state"] == "AVAILABLE", answer
+        body = {"signature_name": "serving_raw", "instances": rows.to_dict("records")}
+        status, answer = call(port, "POST", "/v1/models/old:predict", body)
+    assert status == 200, answer
+    np.testing.assert_allclose([p["probabilities"] for p in answer["predictions"]], expected, atol=1e-5)

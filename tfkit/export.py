@@ -1,4 +1,5 @@
-"""Versioned, atomic SavedModel export that TF Serving loads as it is, and a predictor for the result.
+"""Versioned, atomic SavedModel export that TF Serving loads as it is (`load`, the predictor for the result, lives
+in `tfkit.predictor` and is re-exported here).
 
 Layout follows TF Serving: `<export_dir_base>/<integer version>/saved_model.pb`. A version is written to a
 hidden temporary folder, flushed to disk and renamed into place, so a crash or a full disk never leaves a
@@ -35,41 +36,33 @@ import shutil
 import tempfile
 
 import keras
-import numpy as np
-import pandas as pd
 import tensorflow as tf
 
 from feature_columns import FeatureEncoder, parse_example
 from feature_columns.integration import (
-    RawFeature,
     is_count,
     is_dense,
     raw_features,
-    to_feature_arrays,
-    to_tensors,
     walk_layers,
     write_saved_model_record,
 )
-from tfkit.graph_errors import rejection_message
 from tfkit.models import find_head, split
+from tfkit.predictor import RAW_FEATURES_FILE, versions
+from tfkit.predictor import Predictor as Predictor
+from tfkit.predictor import latest_version as latest_version
+from tfkit.predictor import load as load
+from tfkit.predictor import raw_signature_name as raw_signature_name
+from tfkit.predictor import read_raw_features as read_raw_features
+from tfkit.predictor import sample_request as sample_request
 from tfkit.serving_input import RAW_SIGNATURE, ParsingReceiver, check_receiver
 from tfkit.serving_input import build_parsing_serving_input_receiver_fn as build_parsing_serving_input_receiver_fn
 from tfkit.serving_input import build_raw_serving_input_receiver_fn as build_raw_serving_input_receiver_fn
 
-RAW_FEATURES_FILE = os.path.join("assets.extra", "raw_features.json")
 # TF Serving's signature contract: Classify and Regress read serialized tf.Examples from `inputs`.
 EXAMPLES_INPUT = "inputs"
 PREDICT_EXAMPLES_INPUT = "examples"
 # Every export may hold these (regression and classification depend on the head), so no column signature takes them.
 BUILT_IN_SIGNATURES = ("serving_default", RAW_SIGNATURE, "predict", "regression", "classification")
-
-
-def versions(export_dir_base: str) -> list:
-    """The integer versions under `export_dir_base`, ascending (staging folders are not versions)."""
-    export_dir_base = os.fspath(export_dir_base)
-    if not os.path.isdir(export_dir_base):
-        return []
-    return sorted(int(name) for name in os.listdir(export_dir_base) if name.isdigit())
 
 
 def _raw_signature(model: keras.Model) -> dict:
@@ -325,111 +318,3 @@ def _publish(staging: str, final: str) -> None:
         _fsync(folder)
     os.rename(staging, final)  # atomic on one file system; fails if another export took the same version
     _fsync(os.path.dirname(final))
-
-
-def latest_version(export_dir_base: str) -> str:
-    """The path of the highest integer version under `export_dir_base`."""
-    existing = versions(export_dir_base)
-    if not existing:
-        raise FileNotFoundError(
-            f"tfkit.export: no integer version folder under {os.fspath(export_dir_base)!r}. "
-            "Export a model there first (tfkit.export.export_saved_model or `tfkit train`)."
-        )
-    return os.path.join(os.fspath(export_dir_base), str(existing[-1]))
-
-
-def read_raw_features(path: str) -> dict:
-    """`{key: RawFeature}` of an export folder, as written to `assets.extra/raw_features.json`."""
-    with open(os.path.join(os.fspath(path), RAW_FEATURES_FILE)) as file:
-        return {f["key"]: RawFeature(**{**f, "shape": tuple(f["shape"])}) for f in json.load(file)}
-
-
-class Predictor:
-    """Calls an exported model's `serving_default`, or another signature taking raw features (such as a
-    `column_signatures` one, by `signature_name`), on a DataFrame or a dict of lists/arrays.
-
-    Inputs are checked and typed before they reach TensorFlow: a missing feature, a non-numeric value in
-    a numeric feature, or a missing value where the model has no default raises a `ValueError` naming it.
-    """
-
-    def __init__(self, path: str):
-        self.path = os.fspath(path)
-        self.saved_model = tf.saved_model.load(self.path)
-        self.signature = self.saved_model.signatures["serving_default"]
-        self.raw_features = read_raw_features(self.path)
-
-    def __call__(self, data, signature_name: str = "serving_default") -> dict:
-        if isinstance(data, pd.DataFrame) or hasattr(data, "keys"):
-            arrays = to_feature_arrays(data, self.raw_features, source="prediction request")
-        else:
-            raise TypeError(
-                "Predictor: `data` must be a pandas DataFrame or a dict of feature lists. "
-                f"Received: data of type {type(data).__name__}."
-            )
-        # The tf.Example signatures (`predict`, ...) take serialized protos, not the raw features given here.
-        raw = sorted(
-            name
-            for name, function in self.saved_model.signatures.items()
-            if set(function.structured_input_signature[1]) == set(self.raw_features)
-        )
-        if signature_name not in raw:
-            raise ValueError(
-                f"Predictor: `signature_name` must name a signature taking raw features, one of {raw}. "
-                f"Received: signature_name={signature_name!r}."
-            )
-        try:
-            outputs = self.saved_model.signatures[signature_name](**to_tensors(arrays))
-        except tf.errors.InvalidArgumentError as error:  # a column's check inside the graph
-            raise ValueError(f"Predictor: the model rejected the data: {rejection_message(error)}") from None
-        return {key: np.asarray(value) for key, value in outputs.items()}
-
-
-def _resolve(path: str) -> str:
-    """A version folder as given, or the highest version of a base folder."""
-    path = os.fspath(path)
-    return path if os.path.exists(os.path.join(path, "saved_model.pb")) else latest_version(path)
-
-
-def load(path: str) -> Predictor:
-    """A `Predictor` for an export folder; given the base folder, the highest version is loaded."""
-    return Predictor(_resolve(path))
-
-
-def _sample_value(feature: RawFeature):
-    if feature.dtype == "string":
-        value = ""
-    elif feature.dtype.startswith("int"):
-        value = 0
-    else:
-        value = 0.0 if feature.default is None else feature.default
-    shape = tuple(1 if size is None else size for size in feature.shape)  # one value of a multivalent feature
-    return np.full(shape, value).tolist() if shape else value
-
-
-def sample_request(path: str, output_path: str | None = None) -> dict:
-    """A `:predict` REST body (row format) with one example of every raw feature the export reads.
-
-    Numbers are the feature's default for missing values, else 0; strings are empty. Edit the values, then
-    POST the body to `/v1/models/<name>:predict` (`tfkit serve` or TF Serving).
-
-    Args:
-        path: a version folder, or a base folder (its highest version is used).
-        output_path: also write the body there as JSON, e.g. for `curl -d @request.json`.
-
-    >>> import tempfile
-    >>> from feature_columns import NumericColumn
-    >>> from tfkit.heads import RegressionHead
-    >>> from tfkit.models import dnn
-    >>> model = dnn([NumericColumn("x", default_value=1.5), NumericColumn("n", dtype="int64")], RegressionHead())
-    >>> sample_request(export_saved_model(model, tempfile.mkdtemp()))
-    {'signature_name': 'serving_default', 'instances': [{'x': 1.5, 'n': 0}]}
-    """
-    features = read_raw_features(_resolve(path))
-    body = {
-        "signature_name": "serving_default",
-        "instances": [{key: _sample_value(feature) for key, feature in features.items()}],
-    }
-    if output_path is not None:
-        with open(output_path, "w") as file:
-            json.dump(body, file, indent=2)
-    return body

@@ -120,8 +120,9 @@ class Servable:
 
     def warm_up(self) -> None:
         """One request with the sample body, so the first real request does not pay for graph set-up."""
-        specs = self.input_specs("serving_default")
-        self.run("serving_default", rest.predict_inputs(export.sample_request(self.path), specs)[0])
+        name = export.raw_signature_name(self.signatures)
+        body = export.sample_request(self.path, signature_name=name)
+        self.run(name, rest.predict_inputs(body, self.input_specs(name))[0])
 
 
 @dataclass
