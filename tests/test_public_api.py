@@ -75,6 +75,7 @@ SNAPSHOT = {
         "models",
         "optimizers",
         "train_and_evaluate",
+        "tune",
     ],
     tfkit.estimator: ["Estimator"],
     tfkit.heads: [

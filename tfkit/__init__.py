@@ -44,6 +44,7 @@ _PUBLIC = {
     "models": None,
     "optimizers": None,
     "train_and_evaluate": "tfkit.canned",
+    "tune": "tfkit.tuning",
 }
 
 __all__ = sorted([*_PUBLIC, "__version__"])

@@ -1,4 +1,4 @@
-"""The `tfkit` command: `tfkit train|evaluate|predict|export CONFIG.toml`, `tfkit serve --model_base_path DIR`.
+"""The `tfkit` command: `tfkit train|tune|evaluate|predict|export CONFIG.toml`, `tfkit serve --model_base_path DIR`.
 
 It starts fast: `tfkit --help`, `tfkit <command> --help` and `tfkit --version` import no TensorFlow, and commands
 import it only once their arguments are parsed. TensorFlow's own log lines are hidden unless `--verbose` follows
@@ -42,6 +42,20 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train in a model_dir holding files tfkit did not write ([training] overwrite)",
     )
+    tune = commands.add_parser(
+        "tune",
+        help="search hyperparameters ([tune]), then train and export the best",
+        description="Run the config's [tune] search with KerasTuner: each trial trains in "
+        "<model_dir>/tuning/trial_<id>/ and is scored on the eval split; the same command run again resumes the "
+        "search. Then the best settings are trained in model_dir and exported, as `tfkit train` does. Writes "
+        "<model_dir>/tuning/trials.csv (a row per trial) and objective.png (the objective by trial).",
+    )
+    _config_arguments(tune)
+    tune.add_argument("--max-trials", type=int, help="trials in all (overrides [tune] max_trials)")
+    tune.add_argument("--epochs", type=int, help="epochs of each trial (overrides [training] epochs)")
+    tune.add_argument("--max-rows", type=int, help="read only the first rows of each split ([data] max_rows)")
+    tune.add_argument("--export-dir", help="export base folder (overrides [export] dir)")
+    tune.add_argument("--overwrite", action="store_true", help="tune in a model_dir holding other files")
     evaluate = commands.add_parser(
         "evaluate",
         help="evaluate the trained model on a split of the data",
@@ -141,6 +155,8 @@ def _run(args, config) -> int:
         print(f"wrote {rows} predictions to {args.output}")
     elif args.command == "export":
         print(f"exported: {pipeline.export(config)}")
+    elif args.command == "tune":
+        return _tune(args, config)
     else:
         result = pipeline.train(config)
         for split in ("eval", "test"):
@@ -148,6 +164,23 @@ def _run(args, config) -> int:
                 _print_metrics(split, result[f"{split}_metrics"])
         if result["export_path"]:
             print(f"exported: {result['export_path']}")
+    return 0
+
+
+def _tune(args, config) -> int:
+    from tfkit.tuning import tune
+
+    try:
+        result = tune(config, verbose=1, **({"max_trials": args.max_trials} if args.max_trials else {}))
+    except KeyboardInterrupt:
+        print(f"tfkit: interrupted; run `tfkit tune {args.config}` again to resume the search.", file=sys.stderr)
+        return 130
+    print(f"best trial: {result['best_trial']} ({result['best_score']:.4f}), settings: {result['best_settings']}")
+    for split in ("eval", "test"):
+        if result[f"{split}_metrics"]:
+            _print_metrics(split, result[f"{split}_metrics"])
+    if result["export_path"]:
+        print(f"exported: {result['export_path']}")
     return 0
 
 

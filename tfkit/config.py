@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import feature_columns as fc
+from tfkit import config_data
 from tfkit.data import DEFAULT_DATA_DIR, MNIST_SPLITS, CsvFiles, load_mnist
 from tfkit.models import BUILDERS, builder_arguments
+from tfkit.search_space import TUNE_OPTIONS, parse_tune
 
 COLUMN_TYPES = {
     "numeric": fc.NumericColumn,
@@ -139,6 +141,7 @@ SCHEMA = {
             "table", {}, 'more signatures, each returning a column\'s dense output, e.g. {embedding = "lit_embedding"}'
         ),
     },
+    "tune": {key: Option(*option) for key, option in TUNE_OPTIONS.items()},  # `tfkit tune`: tfkit.search_space
 }
 # [model] keys of one model type beyond its builder's arguments: wide_and_deep's sides each have an optimizer.
 MODEL_TYPE_KEYS = {
@@ -186,6 +189,8 @@ class PipelineConfig:
     max_rows: int | None = None
     tfds_name: str | None = None
     tfds_dir: str | None = None
+    tune: dict = field(default_factory=dict)  # [tune], checked by tfkit.search_space.parse_tune
+    column_tables: dict = field(default_factory=dict)  # [columns.NAME] as read: a tuning trial rebuilds from them
 
     def data_path(self, split: str) -> str | None:
         relative = getattr(self, split)
@@ -233,7 +238,8 @@ def _check_required(path: str, section: str, table: dict) -> None:
             raise _error(path, f"[{section}] needs `{key}`: {option.meaning}.")
 
 
-def _build_columns(path: str, tables: dict) -> dict:
+def build_columns(path: str, tables: dict) -> dict:
+    """The columns of `[columns.NAME]` tables by NAME, each built once, references resolved."""
     built: dict = {}
     building: list = []
 
@@ -308,20 +314,20 @@ def load_config(path: str, *, environ=None) -> PipelineConfig:
     model_type = model.setdefault("type", SCHEMA["model"]["type"].default)
     if model_type not in BUILDERS:
         raise _error(path, f"[model] `type` must be one of {sorted(BUILDERS)}. Received: type={model_type!r}.")
-    _check_keys(path, f"[model] ({model_type})", model, model_keys(model_type))
-    for section in ("data", "training", "export"):
-        _check_keys(path, f"[{section}]", tables[section], SCHEMA[section])
-    for section, table in tables.items():
-        _check_required(path, section, table)
-    columns = _build_columns(path, raw.get("columns", {}))
-    features = model.pop("features")
-    linear_features = model.pop("linear_features", [])
-    if (model_type == "wide_and_deep") != bool(linear_features):
+    if (model_type == "wide_and_deep") != bool(model.get("linear_features")):  # before the keys: it says why
         raise _error(
             path,
             "[model] `linear_features` (the wide side's columns) must be given with, and only with, "
-            f"type = 'wide_and_deep'. Received: type={model_type!r}, linear_features={linear_features!r}.",
+            f"type = 'wide_and_deep'. Received: type={model_type!r}, linear_features={model.get('linear_features')!r}.",
         )
+    _check_keys(path, f"[model] ({model_type})", model, model_keys(model_type))
+    for section in ("data", "training", "export", "tune"):
+        _check_keys(path, f"[{section}]", tables[section], SCHEMA[section])
+    for section, table in tables.items():
+        _check_required(path, section, table)
+    columns = build_columns(path, raw.get("columns", {}))
+    features = model.pop("features")
+    linear_features = model.pop("linear_features", [])
     single = sorted({"optimizer", "learning_rate"} & set(training))
     if linear_features and single:
         raise _error(
@@ -338,9 +344,9 @@ def load_config(path: str, *, environ=None) -> PipelineConfig:
     if data_format not in DATA_FORMATS:
         raise _error(path, f"[data] `format` must be one of {list(DATA_FORMATS)}. Received: format={data_format!r}.")
     if data_format == "mnist":
-        _check_mnist_splits(path, data)
-    tfds_name = _tfds_name(path, data)
-    parts = _parts(path, data)
+        config_data.check_mnist_splits(path, data)
+    tfds_name = config_data.tfds_name(path, data)
+    parts = config_data.split_parts(path, data)
     for split in ("eval", "test"):
         if split in parts:
             data[split] = data["train"]
@@ -364,9 +370,13 @@ def load_config(path: str, *, environ=None) -> PipelineConfig:
         data_format=data_format,
         tfds_name=tfds_name,
         tfds_dir=data.get("tfds_dir"),
-        keep=_keep(path, data.get("keep")),
+        keep=config_data.check_keep(path, data.get("keep")),
         parts=parts,
-        max_rows=_max_rows(path, data.get("max_rows")),
+        max_rows=config_data.check_max_rows(path, data.get("max_rows")),
+        tune=parse_tune(
+            path, tables["tune"], columns, model_keys=model_keys(model_type), training_keys=SCHEMA["training"]
+        ),
+        column_tables=raw.get("columns", {}),
     )
 
 
@@ -382,76 +392,3 @@ def _export_signatures(path: str, signatures, columns: dict) -> dict:
     if unknown:
         raise _error(path, f"[export] `signatures` names undefined column(s) {unknown}. Defined: {sorted(columns)}.")
     return {name: columns[column].name for name, column in signatures.items()}
-
-
-def _keep(path: str, keep):
-    if keep is not None and not (isinstance(keep, dict) and all(isinstance(v, list) and v for v in keep.values())):
-        raise _error(
-            path, f'[data] `keep` must map columns to lists of values, e.g. {{c = ["a", "b"]}}. Received: {keep!r}.'
-        )
-    return keep
-
-
-def _max_rows(path: str, max_rows):
-    if max_rows is not None and (not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1):
-        raise _error(path, f"[data] `max_rows` must be a positive integer. Received: max_rows={max_rows!r}.")
-    return max_rows
-
-
-def _tfds_name(path: str, data: dict) -> str | None:
-    """The TFDS dataset of `[data] source = "tfds:NAME"`; checked for form now, for existence when read."""
-    if "source" not in data:
-        if "tfds_dir" in data:
-            raise _error(path, '[data] `tfds_dir` needs `source = "tfds:NAME"`. Add the source, or remove tfds_dir.')
-        return None
-    source = data["source"]
-    if not isinstance(source, str) or not source.startswith("tfds:") or not source[len("tfds:") :]:
-        raise _error(path, f'[data] `source` must be "tfds:NAME", e.g. "tfds:taxifare". Received: source={source!r}.')
-    unsupported = sorted({"column_names", "comment", "label_map", "keep", "split", "format"} & set(data))
-    if unsupported:
-        raise _error(path, f"[data] {unsupported} are options of files, not of a TFDS source. Remove them.")
-    return source[len("tfds:") :]
-
-
-def _check_mnist_splits(path: str, data: dict) -> None:
-    """MNIST's splits name a folder and a split of `tfkit.data.load_mnist`: checked now, read when trained."""
-    unsupported = sorted({"column_names", "comment", "label_map", "keep", "split"} & set(data))
-    if unsupported:
-        raise _error(path, f"[data] {unsupported} are options of CSV files, not of format = 'mnist'. Remove them.")
-    for split in ("train", "eval", "test"):
-        if split in data and os.path.basename(str(data[split])) not in MNIST_SPLITS:
-            raise _error(
-                path,
-                f"[data] `{split}` must name a folder of MNIST files and one of its splits {list(MNIST_SPLITS)}, "
-                f'e.g. "mnist/train". Received: {split}={data[split]!r}.',
-            )
-
-
-def _parts(path: str, data: dict) -> dict:
-    """`{split: (seed, start, stop)}` from `[data] split`: test first, then eval, the rest trains."""
-    if "split" not in data:
-        return {}
-    split = data["split"]
-    fix = "Give e.g. split = {test = 0.2, eval = 0.1, seed = 7}."
-    if not isinstance(split, dict) or not set(split) <= {"test", "eval", "seed"} or not {"test", "eval"} & set(split):
-        raise _error(path, f"[data] `split` must be a table of `test` and/or `eval` fractions and a `seed`. {fix}")
-    given = sorted({"test", "eval"} & set(split) & set(data))
-    if given:
-        raise _error(path, f"[data] {given} are both files and parts of `split`. Keep one of the two.")
-    seed = split.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise _error(path, f"[data] split `seed` must be an integer >= 0. Received: seed={seed!r}.")
-    parts, start = {}, 0.0
-    for name in ("test", "eval"):
-        if name in split:
-            fraction = split[name]
-            if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 < fraction < 1:
-                raise _error(
-                    path, f"[data] split `{name}` must be a fraction in (0, 1). Received: {name}={fraction!r}."
-                )
-            parts[name] = (seed, start, start + fraction)
-            start += fraction
-    if start >= 1:
-        raise _error(path, f"[data] `split` leaves no rows to train on: its fractions add up to {start:g}. {fix}")
-    parts["train"] = (seed, start, 1.0)
-    return parts

@@ -25,6 +25,7 @@ from tfkit import heads
 from tfkit.config import COLUMN_TYPES, MODEL_TYPE_KEYS, NAMED_BY_TABLE, NONE_CHOICES, REFERENCES, REQUIRED, SCHEMA
 from tfkit.data import DEFAULT_DATA_DIR
 from tfkit.models import BUILDERS, builder_arguments
+from tfkit.search_space import FIXED, SAMPLINGS
 
 COMMAND = "python -m tfkit.config_reference > docs/config.md"
 # Python annotations in TOML's words. TOML has no null: a None default is a key left out ("not set").
@@ -216,7 +217,8 @@ def reference() -> str:
         "",
         "A pipeline config is a TOML file that `tfkit train CONFIG.toml` runs (and `tfkit evaluate`, `predict`, "
         "`export` reuse). Its tables are `[data]`, one `[columns.NAME]` per feature column, `[model]`, "
-        "`[training]` and `[export]`; an unknown table or key is an error that lists the allowed ones. A key whose "
+        "`[training]`, `[export]` and, for `tfkit tune`, `[tune]`; an unknown table or key is an error that lists the "
+        "allowed ones. A key whose "
         'default is "not set" is left out (TOML has no null). Complete configs: `examples/*/config.toml`.',
         "",
         "## [data]",
@@ -244,7 +246,58 @@ def reference() -> str:
     for kind in sorted(BUILDERS):
         lines += _model_type(kind)
     lines += [*_heads(), "## [training]", "", *_section("training"), "## [export]", "", *_section("export")]
+    lines += _tune()
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _tune() -> list:
+    """`[tune]`: its keys, then the forms of its search space (`tfkit.search_space`)."""
+    fixed = "; ".join(f"[{section}] {_code(keys)}" for section, keys in FIXED.items())
+    forms = [
+        ("choices", "`{choices = [[64, 32], [128, 64, 32]]}`", "one of the values: numbers, strings, arrays, tables"),
+        (
+            "range",
+            '`{min = 1e-4, max = 1e-2, sampling = "log"}`',
+            "integers when `min`, `max` (and `step`) are integers, else numbers; `min` < `max`; optional `step`, "
+            f"and `sampling` one of {_code(SAMPLINGS)} (log scales need `min` > 0)",
+        ),
+        (
+            "auto",
+            '`"auto"`',
+            "only an embedding column's `dimension`: the range `feature_columns.embedding_dim_search_space"
+            "(num_buckets)` gives around the fourth-root rule (e.g. 15 to 35 for 500,000 values)",
+        ),
+    ]
+    return [
+        "## [tune]",
+        "",
+        "`tfkit tune CONFIG.toml` (or `tfkit.tune(config)`) searches the settings of `space` with KerasTuner. Each "
+        "trial trains the config with its settings in `<model_dir>/tuning/trial_<id>/model/` (a `model_dir` is "
+        "needed) and is scored by the objective's metric on the eval split. Run again on the same model_dir, the "
+        "search resumes: finished trials stay and an interrupted one runs again (with the same space and "
+        "objective; `max_trials` may grow). Then the best settings are trained afresh in `model_dir` (an earlier "
+        "search's best replaced), evaluated and exported as `tfkit train` does; `tuning/trials.csv` (a row per "
+        "trial: id, status, settings, objective, metrics), `tuning/objective.png` (the objective by trial) and "
+        "`tuning/best.json` record the search. Trials train for `[training] epochs` with its early stopping; "
+        "Hyperband's for the epochs of their round, each continuing the model of the trial it promotes.",
+        "",
+        *_section("tune"),
+        "### Search spaces",
+        "",
+        '`[tune.space]` names settings by dotted path, quoted as one key: `"model.KEY"`, `"training.KEY"` or '
+        f'`"columns.NAME.KEY"` (any argument of the column but its `name`); not {fixed}. A column rebuilt with a '
+        "trial's setting rebuilds the columns that refer to it. Each setting is given one of:",
+        "",
+        *_table(("form", "example", "what is searched"), forms),
+        "```toml",
+        "[tune.space]",
+        '"model.hidden_units" = {choices = [[64, 32], [128, 64, 32]]}',
+        '"model.dropout" = {min = 0.0, max = 0.3, step = 0.1}',
+        '"training.learning_rate" = {min = 1e-4, max = 1e-2, sampling = "log"}',
+        '"training.batch_size" = {choices = [256, 512]}',
+        '"columns.trip_embedding.dimension" = "auto"',
+        "```",
+    ]
 
 
 if __name__ == "__main__":

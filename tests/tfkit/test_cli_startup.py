@@ -101,7 +101,8 @@ def test_the_tested_entry_point_is_the_installed_one():
 @pytest.mark.parametrize(
     ("argv", "first_line"),
     [
-        (["--help"], "usage: tfkit [-h] [--version] {train,evaluate,predict,export,serve} ..."),
+        (["--help"], "usage: tfkit [-h] [--version] {train,tune,evaluate,predict,export,serve} ..."),
+        (["tune", "--help"], "usage: tfkit tune [-h] [--data-dir DATA_DIR] [--model-dir MODEL_DIR]"),
         (["--version"], "tfkit 0.1.0"),
         (["train", "--help"], "usage: tfkit train [-h] [--data-dir DATA_DIR] [--model-dir MODEL_DIR]"),
         (["evaluate", "--help"], "usage: tfkit evaluate [-h] [--data-dir DATA_DIR] [--model-dir MODEL_DIR]"),
