@@ -83,12 +83,12 @@ config = estimator.RunConfig(model_dir=os.path.join(OUTDIR, "model"), tf_random_
 model = estimator.DNNRegressor(hidden_units=[16, 8], feature_columns=make_columns(), optimizer="Adam", config=config)
 results = {}
 if MODE == "train":
-    model.train(lambda: input_fn(train_df, True), steps=60)
-    results["rmse"] = float(np.sqrt(model.evaluate(lambda: input_fn(test_df, False))["average_loss"]))
+    model.train(input_fn=lambda: input_fn(train_df, True), steps=60)
+    results["rmse"] = float(np.sqrt(model.evaluate(input_fn=lambda: input_fn(test_df, False))["average_loss"]))
     feature_spec = feature_column.make_parse_example_spec(make_columns())
     serving_input_fn = estimator.export.build_parsing_serving_input_receiver_fn(feature_spec)
     results["export_dir"] = os.fsdecode(model.export_saved_model(os.path.join(OUTDIR, "export"), serving_input_fn))
-predictions = model.predict(lambda: input_fn(test_df, False, labels=False))
+predictions = model.predict(input_fn=lambda: input_fn(test_df, False, labels=False))
 results["predictions"] = [float(p["predictions"]) for p in predictions]
 with open(os.path.join(OUTDIR, MODE + ".json"), "w") as f:
     json.dump(results, f)
@@ -379,3 +379,10 @@ def test_an_export_with_a_parsing_receiver_is_served_and_predicted(classifier, t
         status, answer = call(port, "POST", "/v1/models/old:predict", body)
     assert status == 200, answer
     np.testing.assert_allclose([p["probabilities"] for p in answer["predictions"]], expected, atol=1e-5)
+
+
+def test_data_is_given_once_as_data_or_as_input_fn(classifier):
+    with pytest.raises(TypeError, match=r"DNNClassifier.evaluate: give the data once, as `data` \(or tf.estimator's"):
+        classifier.evaluate(_frame(), input_fn=_frame)
+    with pytest.raises(TypeError, match=r"DNNClassifier.predict_batch: give the data once"):
+        classifier.predict_batch()

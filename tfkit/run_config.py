@@ -30,6 +30,7 @@ What each argument becomes:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 
 from feature_columns.integration import is_count
@@ -171,3 +172,27 @@ def apply_run_config(where: str, config, model_dir, seed, save_checkpoints_steps
             )
         arguments[name] = value
     return tuple(arguments.values())
+
+
+def takes_input_fn(method):
+    """Lets an Estimator method whose first argument is `data` also be called as tf.estimator's was, with
+    `input_fn=` (`estimator.train(input_fn=train_input_fn, steps=1000)`); giving both, or neither, is an error.
+
+    >>> class Example:
+    ...     @takes_input_fn
+    ...     def train(self, data, *, steps=None):
+    ...         return data(), steps
+    >>> Example().train(input_fn=lambda: "rows", steps=3)
+    ('rows', 3)
+    """
+
+    @functools.wraps(method)
+    def call(self, data=None, *args, input_fn=None, **kwargs):
+        if (data is None) == (input_fn is None):
+            raise TypeError(
+                f"{type(self).__name__}.{method.__name__}: give the data once, as `data` (or tf.estimator's "
+                f"`input_fn=`). Received: data={data!r}, input_fn={input_fn!r}."
+            )
+        return method(self, data if input_fn is None else input_fn, *args, **kwargs)
+
+    return call

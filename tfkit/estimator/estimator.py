@@ -21,7 +21,7 @@ from tfkit.export import export_saved_model
 from tfkit.files import write_json
 from tfkit.graph_errors import rejection_message
 from tfkit.models import BUILDERS, check_params, split
-from tfkit.run_config import apply_run_config
+from tfkit.run_config import apply_run_config, takes_input_fn
 
 # Epochs without a better validation loss before training stops (and the best weights come back).
 DEFAULT_EARLY_STOPPING_PATIENCE = 3
@@ -247,6 +247,7 @@ class Estimator:
 
     # -- API ---------------------------------------------------------------------------------------------
 
+    @takes_input_fn
     def train(
         self,
         data,
@@ -355,6 +356,7 @@ class Estimator:
             )
         return callbacks
 
+    @takes_input_fn
     def evaluate(self, data, *, batch_size: int = 512, name: str = "eval") -> dict:
         """Metrics over all of `data`, under `tf.estimator`'s names, and a report a person can read.
 
@@ -386,6 +388,7 @@ class Estimator:
                 plots(folder)
         return metrics
 
+    @takes_input_fn
     def predict_batch(self, data, *, batch_size: int = 512) -> dict:
         """The head's predictions for all of `data`, as arrays: `{"predictions": [n]}` for a regressor."""
         self._require_trained("predict")
@@ -397,6 +400,7 @@ class Estimator:
             )
         return {key: keras.ops.convert_to_numpy(value) for key, value in self.head.predictions(logits).items()}
 
+    @takes_input_fn
     def predict(self, data, *, batch_size: int = 512):
         """Yields one dict of predictions per example, as `tf.estimator.Estimator.predict` did."""
         outputs = self.predict_batch(data, batch_size=batch_size)
