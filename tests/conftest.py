@@ -58,3 +58,15 @@ def taxi_model(taxi_dir, tmp_path_factory):
     shutil.rmtree(tmp / "data")
     rides = pd.read_csv(os.path.join(taxi_dir, "taxi-test.csv")).dropna().head(300).drop(columns="fare_amount")
     return estimator, rides
+
+
+@pytest.fixture(scope="session")
+def census_column_names():
+    """The UCI Adult files' column names (they have no header row), as the census example's config declares them."""
+    from tfkit.config import load_config
+
+    return list(
+        load_config(os.path.join(os.path.dirname(__file__), "..", "examples", "census", "config.toml")).csv_options[
+            "column_names"
+        ]
+    )

@@ -19,23 +19,6 @@ from tfkit import BinaryHead, DNNClassifier, Estimator
 from tfkit.data import CsvFiles, read_csv
 
 COLUMNS = [fc.NumericColumn("x", default_value=0.0), fc.IndicatorColumn(fc.HashedColumn("s", num_bins=4))]
-CENSUS_NAMES = [
-    "age",
-    "workclass",
-    "fnlwgt",
-    "education",
-    "education_num",
-    "marital_status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "capital_gain",
-    "capital_loss",
-    "hours_per_week",
-    "native_country",
-    "income",
-]
 QUOTE_FIX = r'A text field that holds a comma must be in double quotes \(e.g. "Smith, John"\)'
 SHORT_FIX = r"Add the missing fields \(an empty field, as in `1,,3`, is a missing value\), or remove the line\."
 
@@ -206,10 +189,10 @@ def test_rotten_tomatoes_with_quoted_multiline_text_reads_every_row(census_dir):
     assert len(pd.read_csv(path)) == 13_905  # as pandas reads it
 
 
-def test_census_files_read_with_their_comment_line(census_dir):
+def test_census_files_read_with_their_comment_line(census_dir, census_column_names):
     columns = [fc.NumericColumn("age"), fc.IndicatorColumn(fc.HashedColumn("workclass", num_bins=16))]
-    train = CsvFiles(os.path.join(census_dir, "adult.data"), column_names=CENSUS_NAMES)
-    test = CsvFiles(os.path.join(census_dir, "adult.test"), column_names=CENSUS_NAMES, comment="|")
+    train = CsvFiles(os.path.join(census_dir, "adult.data"), column_names=census_column_names)
+    test = CsvFiles(os.path.join(census_dir, "adult.test"), column_names=census_column_names, comment="|")
     _, train_labels = read_csv(train, columns, label="income", label_dtype="string")
     features, test_labels = read_csv(test, columns, label="income", label_dtype="string")
     assert len(train_labels) == 32_561 and len(test_labels) == 16_281
