@@ -3,6 +3,7 @@
 import contextlib
 import http.client
 import json
+import socket
 import threading
 import time
 
@@ -39,3 +40,24 @@ def call(port: int, method: str, path: str, body=None) -> tuple:
         return response.status, json.loads(response.read())
     finally:
         connection.close()
+
+
+def free_port() -> int:
+    """A loopback port no one listens on now (for a server started in another process)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(process, port: int, model: str) -> None:
+    """Waits until `tfkit serve` in `process` answers `model`'s status on REST `port`; fails if it exits first."""
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"tfkit serve exited: {process.stdout.read()}")
+        with contextlib.suppress(ConnectionError):
+            if call(port, "GET", f"/v1/models/{model}")[0] == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError("tfkit serve did not start")
+        time.sleep(0.5)

@@ -15,14 +15,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import grpc
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from live_server import call
+from live_server import call, free_port, wait_until_serving
 from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
@@ -443,27 +442,14 @@ def test_a_request_over_the_size_limit_is_refused_and_the_server_keeps_serving(t
 # -- starting and stopping ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_tf_servings_command_line_serves_grpc_and_rest_and_stops_on_sigterm(taxi):
     base, rides, expected = taxi
-    grpc_port, rest_port = _free_port(), _free_port()
+    grpc_port, rest_port = free_port(), free_port()
     command = [sys.executable, "-m", "tfkit.cli", "serve", "--model_name=taxifare", f"--model_base_path={base}"]
     command += [f"--port={grpc_port}", f"--rest_api_port={rest_port}"]  # TF Serving's flags, unchanged
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stdout.read()
-            with contextlib.suppress(ConnectionError):
-                if call(rest_port, "GET", "/v1/models/taxifare")[0] == 200:
-                    break
-            assert time.monotonic() < deadline, "tfkit serve did not start"
-            time.sleep(0.5)
+        wait_until_serving(process, rest_port, "taxifare")
         with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
             response = stub.Predict(_predict_request(rides), timeout=60)

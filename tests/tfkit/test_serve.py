@@ -5,11 +5,9 @@ every prediction below comes from what the SavedModel carries. The server is a r
 """
 
 import base64
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from live_server import call, running
+from live_server import call, free_port, running, wait_until_serving
 
 import feature_columns as fc
 from tfkit import cli, export, heads, models, rest
@@ -410,27 +408,14 @@ def test_a_server_started_before_any_export_waits_for_the_first_version(tmp_path
 # -- the command ----------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_tfkit_serve_answers_on_loopback_and_shuts_down_gracefully_on_sigterm(taxi, expected):
     _, base, rides = taxi
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "tfkit.cli", "serve", "--model_base_path", base, "--rest_api_port", str(port)]
     command += ["--port", "0"]  # REST alone: gRPC's default port may be taken (tests/tfkit/test_grpc.py runs both)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stdout.read()
-            with contextlib.suppress(ConnectionError):
-                if call(port, "GET", "/v1/models/taxifare")[0] == 200:
-                    break
-            assert time.monotonic() < deadline, "tfkit serve did not start"
-            time.sleep(0.5)
+        wait_until_serving(process, port, "taxifare")
         _good_request_succeeds(port, rides, expected)
     finally:
         process.send_signal(signal.SIGTERM)
