@@ -59,7 +59,7 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
     they were: the model_dir (see `tfkit.Estimator`; `[training] overwrite = true` trains in one holding files
     tfkit did not write), the export dir (not the model_dir or a folder above it), and every split: `train`
     and `eval` are read by `Estimator.train` before it builds anything, `test` is read and checked here first
-    (files, columns, labels) and read again after training.
+    (files, columns, labels), and those arrays are evaluated after training.
 
     Returns:
         `{"estimator", "eval_metrics", "test_metrics", "export_path"}` (absent parts are None).
@@ -67,10 +67,12 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
     estimator = make_estimator(config)
     if config.export_dir:
         check_export_base(f"{config.path}: [export] dir", estimator.model_dir, config.export_dir)
-    if config.test:
+    test = None
+    if config.test:  # read and checked once, now; evaluated after training from the same arrays
         where = f"{config.path}: [data] test"
         inputs = Inputs(estimator.columns, estimator.head, estimator.label)
-        inputs.check_labels(inputs.read(config.data_source("test"), where), where)
+        features, labels = inputs.check_labels(inputs.read(config.data_source("test"), where), where)
+        test = {**features, config.label: labels}
     batch_size = config.training.get("batch_size", 512)
     estimator.train(
         config.data_source("train"),
@@ -84,8 +86,8 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
     result = {"estimator": estimator, "eval_metrics": None, "test_metrics": None, "export_path": None}
     if config.eval:
         result["eval_metrics"] = estimator.evaluate(config.data_source("eval"), batch_size=batch_size, name="eval")
-    if config.test:
-        result["test_metrics"] = estimator.evaluate(config.data_source("test"), batch_size=batch_size, name="test")
+    if test is not None:
+        result["test_metrics"] = estimator.evaluate(test, batch_size=batch_size, name="test")
     if config.export_dir:
         result["export_path"] = export(config, estimator)
     return result
