@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import feature_columns as fc
-from tfkit import layers
+from tfkit import Estimator, layers
 from tfkit.heads import RegressionHead, SampledSoftmaxHead
-from tfkit.models import HeadModel, dnn, find_head, split
+from tfkit.models import HeadModel, dnn, find_head, linear, split, wide_and_deep
 
 
 def _model(head=None):
@@ -124,3 +124,49 @@ def test_dropout_outside_zero_one_explains_keep_probability(rate):
 def test_regularized_dnn_still_splits_into_preprocessor_and_core():
     preprocessor, core = split(layers.l2(_model(), 0.01))
     assert isinstance(core, HeadModel) and preprocessor is not None
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_builders_take_l1_and_l2_on_every_kernel_and_table(sequential):
+    features = fc.FeatureLayer([fc.NumericColumn("x"), fc.EmbeddingColumn(fc.HashedColumn("s", 8), dimension=2)])
+    model = dnn(features, RegressionHead(), hidden_units=[4], l1=0.01, l2=0.02, sequential=sequential)
+    tables = _weights(model, "kernel") + _weights(model, "embeddings")
+    assert len(tables) == 3  # hidden_0's and the head's kernels, the hashed column's [8, 2] table
+    expected = sum(0.01 * np.abs(t).sum() + 0.02 * (t**2).sum() for t in tables)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_linear_models_weights_are_penalized():
+    model = linear([fc.HashedColumn("s", 4)], RegressionHead(), l1=0.5)
+    table = next(v for v in model.weights if v.name == "embeddings")
+    table.assign([[1.0], [-2.0], [0.0], [3.0]])  # a linear model's weights start at zero
+    kernel = _weights(model, "kernel")[0]
+    # 0.5 * (|1| + |-2| + |0| + |3|) for the table, plus 0.5 * sum(|kernel|) for the head's projection
+    assert float(sum(model.losses)) == pytest.approx(0.5 * 6 + 0.5 * np.abs(kernel).sum(), rel=1e-5)
+
+
+def test_an_estimator_rebuilt_from_its_model_dir_keeps_the_penalty(tmp_path):
+    data = {"x": np.arange(8, dtype="float32"), "y": np.arange(8, dtype="float32")}
+    params = {"hidden_units": [3], "l2": 0.1}
+    trained = Estimator([fc.NumericColumn("x")], "regression", label="y", model_params=params, model_dir=tmp_path)
+    trained.train(data, batch_size=4, verbose=0)
+    reopened = Estimator([fc.NumericColumn("x")], "regression", label="y", model_params=params, model_dir=tmp_path)
+    assert float(sum(reopened.model.losses)) == pytest.approx(float(sum(trained.model.losses)), rel=1e-6)
+    assert float(sum(trained.model.losses)) > 0
+
+
+def test_builders_refuse_negative_penalties():
+    with pytest.raises(ValueError, match=r"Estimator\(model_params\): `l1` must be a non-negative number. Received: "):
+        Estimator([fc.NumericColumn("x")], "regression", label="y", model_params={"l1": -0.1})
+    with pytest.raises(ValueError, match=r"tfkit.models.wide_and_deep: `l2` must be a non-negative number"):
+        wide_and_deep(
+            [fc.NumericColumn("x"), fc.NumericColumn("z")], RegressionHead(), ["x"], hidden_units=[2], l2="a lot"
+        )
+
+
+def test_a_builder_penalty_leaves_the_callers_head_alone_and_is_given_once():
+    head = RegressionHead()
+    model = dnn([fc.NumericColumn("x")], head, hidden_units=[2], l2=0.1)
+    assert head.regularizer is None and find_head(model).regularizer.get_config()["l2"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match=r"give a weight penalty once: the head has its own `regularizer` \(L2\)"):
+        dnn([fc.NumericColumn("x")], RegressionHead(regularizer=keras.regularizers.L2(0.1)), l1=0.1)

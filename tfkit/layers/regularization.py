@@ -17,7 +17,8 @@ KERNELS = ("kernel_regularizer", "kernel")
 EMBEDDINGS = ("embeddings_regularizer", "embeddings")
 
 
-def _check_strength(where: str, name: str, value) -> float:
+def check_strength(where: str, name: str, value) -> float:
+    """`value` as a float, once it is known to be a non-negative number (a penalty's strength)."""
     if not is_number(value) or value < 0:
         raise ValueError(f"{where}: `{name}` must be a non-negative number. Received: {name}={value!r}.")
     return float(value)
@@ -67,7 +68,7 @@ def l1(target, rate: float = 0.01, *, embeddings: bool = False):
     1.5
     """
     return regularize(
-        target, keras.regularizers.L1(_check_strength("tfkit.layers.l1", "rate", rate)), embeddings=embeddings
+        target, keras.regularizers.L1(check_strength("tfkit.layers.l1", "rate", rate)), embeddings=embeddings
     )
 
 
@@ -81,7 +82,7 @@ def l2(target, rate: float = 0.01, *, embeddings: bool = False):
     2.5
     """
     return regularize(
-        target, keras.regularizers.L2(_check_strength("tfkit.layers.l2", "rate", rate)), embeddings=embeddings
+        target, keras.regularizers.L2(check_strength("tfkit.layers.l2", "rate", rate)), embeddings=embeddings
     )
 
 
@@ -95,6 +96,6 @@ def elastic_net(target, l1: float = 0.01, l2: float = 0.01, *, embeddings: bool 
     2.75
     """
     strengths = {
-        name: _check_strength("tfkit.layers.elastic_net", name, value) for name, value in (("l1", l1), ("l2", l2))
+        name: check_strength("tfkit.layers.elastic_net", name, value) for name, value in (("l1", l1), ("l2", l2))
     }
     return regularize(target, keras.regularizers.L1L2(**strengths), embeddings=embeddings)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 
 from feature_columns import FeatureLayer, FeaturePreprocessor
+from tfkit.layers.regularization import check_strength, regularize
 from tfkit.models.head_model import HeadModel, check_gradient_clip_norm
 
 
@@ -50,9 +51,11 @@ def check_activation(where: str, activation) -> None:
         ) from None
 
 
-def check_common(where: str, *, gradient_clip_norm=None, sequential=False, name="model") -> None:
-    """Checks the arguments every builder takes: `gradient_clip_norm`, `sequential` and `name`."""
+def check_common(where: str, *, gradient_clip_norm=None, l1=0.0, l2=0.0, sequential=False, name="model") -> None:
+    """Checks the arguments every builder takes: `gradient_clip_norm`, `l1`, `l2`, `sequential` and `name`."""
     check_gradient_clip_norm(where, gradient_clip_norm)
+    check_strength(where, "l1", l1)
+    check_strength(where, "l2", l2)
     if not isinstance(sequential, bool):
         raise ValueError(
             f"{where}: `sequential` must be True or False. Received: sequential={sequential!r} "
@@ -87,13 +90,33 @@ def assemble(features: FeatureLayer, core: keras.Model, name: str, *, sequential
     return model
 
 
+def make_core(body: keras.Model, head, *, gradient_clip_norm, l1: float, l2: float, name: str) -> HeadModel:
+    """`HeadModel(body, head)`, with the penalties `l1` and `l2` on every kernel and embedding table, the head's
+    projection included (a linear model's tables alone could shrink while the projection grew).
+
+    The penalized head is a copy: the caller's head object (an Estimator's, recorded in its model_dir) is not
+    changed. No penalty when both are 0: an all-zero one would still cost a pass over every table each step.
+    """
+    if l1 or l2:
+        if head.regularizer is not None:
+            raise ValueError(
+                f"tfkit.models: give a weight penalty once: the head has its own `regularizer` "
+                f"({type(head.regularizer).__name__}) and the builder got l1={l1}, l2={l2}. Remove one of them."
+            )
+        head = type(head).from_config(head.get_config())
+    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=name)
+    if l1 or l2:
+        regularize(core, keras.regularizers.L1L2(l1=l1, l2=l2), embeddings=True)
+    return core
+
+
 def assemble_chain(
-    where: str, features: FeatureLayer, layers, head, *, sequential: bool, gradient_clip_norm, name: str
+    where: str, features: FeatureLayer, layers, head, *, sequential: bool, gradient_clip_norm, l1, l2, name: str
 ) -> keras.Model:
     """A chain builder's model, `head(layers(encoder(preprocessor(raw))))`, in the form `sequential` chooses."""
-    check_common(where, gradient_clip_norm=gradient_clip_norm, sequential=sequential, name=name)
+    check_common(where, gradient_clip_norm=gradient_clip_norm, l1=l1, l2=l2, sequential=sequential, name=name)
     body = chain(features.preprocessed_inputs(), features.encoder, layers, sequential=sequential, name=f"{name}_body")
-    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
+    core = make_core(body, head, gradient_clip_norm=gradient_clip_norm, l1=l1, l2=l2, name=f"{name}_core")
     return assemble(features, core, name, sequential=sequential)
 
 

@@ -25,6 +25,8 @@ def cnn(
     dense_units=128,
     dense_dropout=0.5,
     gradient_clip_norm=None,
+    l1=0.0,
+    l2=0.0,
     sequential=False,
     name="cnn",
 ) -> keras.Model:
@@ -45,6 +47,8 @@ def cnn(
         dropout: probability of dropping a unit after pooling; `dense_dropout` after the dense layer.
         dense_units: the dense layer's units (ReLU).
         gradient_clip_norm: clip the gradients to this global norm while training.
+        l1, l2: weight penalties added to the training loss, `l1 * sum(|w|) + l2 * sum(w ** 2)` over every
+            kernel and embedding table (a linear model's weights are tables); 0 for none. See `tfkit.layers`.
         sequential: build a `keras.Sequential([preprocessor, core])` whose core's body is a
             `keras.Sequential([encoder, Reshape, Conv2D, ...])`, instead of functional models; same layers and
             outputs (see `tfkit.models.assemble`).
@@ -83,7 +87,15 @@ def cnn(
         *([keras.layers.Dropout(rates[1], name="dense_dropout")] if rates[1] else []),
     ]
     return assemble_chain(
-        WHERE, features, layers, head, sequential=sequential, gradient_clip_norm=gradient_clip_norm, name=name
+        WHERE,
+        features,
+        layers,
+        head,
+        sequential=sequential,
+        gradient_clip_norm=gradient_clip_norm,
+        l1=l1,
+        l2=l2,
+        name=name,
     )
 
 

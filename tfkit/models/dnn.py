@@ -46,6 +46,8 @@ def dnn(
     dropout=None,
     batch_norm=False,
     gradient_clip_norm=None,
+    l1=0.0,
+    l2=0.0,
     sequential=False,
     name="dnn",
 ) -> keras.Model:
@@ -62,6 +64,8 @@ def dnn(
         dropout: probability of dropping a unit after each hidden layer.
         batch_norm: add batch normalization after each hidden layer.
         gradient_clip_norm: clip the gradients to this global norm while training.
+        l1, l2: weight penalties added to the training loss, `l1 * sum(|w|) + l2 * sum(w ** 2)` over every
+            kernel and embedding table (a linear model's weights are tables); 0 for none. See `tfkit.layers`.
         sequential: build a `keras.Sequential([preprocessor, core])` whose core's body is a
             `keras.Sequential([encoder, *hidden layers])`, instead of functional models; same layers and outputs
             (see `tfkit.models.assemble`).
@@ -78,5 +82,13 @@ def dnn(
     features = as_feature_layer(WHERE, features)
     layers = dnn_layers(hidden_units, activation=activation, dropout=dropout, batch_norm=batch_norm)
     return assemble_chain(
-        WHERE, features, layers, head, sequential=sequential, gradient_clip_norm=gradient_clip_norm, name=name
+        WHERE,
+        features,
+        layers,
+        head,
+        sequential=sequential,
+        gradient_clip_norm=gradient_clip_norm,
+        l1=l1,
+        l2=l2,
+        name=name,
     )

@@ -122,15 +122,14 @@ class HeadModel(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             hidden = self.body(x, training=True)
-            loss = self.head.compute_loss(hidden, y, sample_weight, training=True) + self._penalties()
-            # Each replica averages over its share of the batch; gradients are summed across replicas.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = self.optimizer.scale_loss(loss / replicas)
+            loss = self.head.compute_loss(hidden, y, sample_weight, training=True)
+            penalties = self._penalties()
+            scaled = self.optimizer.scale_loss(_global_share(loss, tf.shape(hidden)[0], penalties))
         gradients = tape.gradient(scaled, self.trainable_weights)
         if self.gradient_clip_norm is not None:
             gradients, _ = tf.clip_by_global_norm(gradients, self.gradient_clip_norm)
         self.optimizer.apply(gradients, self.trainable_weights)
-        self.loss_tracker.update_state(loss, sample_weight=tf.shape(hidden)[0])
+        self.loss_tracker.update_state(loss + penalties, sample_weight=tf.shape(hidden)[0])
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data):
@@ -157,3 +156,18 @@ class HeadModel(keras.Model):
         body = keras.saving.deserialize_keras_object(config.pop("body"))
         head = keras.saving.deserialize_keras_object(config.pop("head"))
         return cls(body, head, **config)
+
+
+def _global_share(loss, batch, penalties):
+    """This replica's share of the GLOBAL batch's loss, whose gradients `tf.distribute` sums across replicas.
+
+    `loss` is the head's mean over this replica's `batch` examples (one replica: the whole batch). The global mean
+    is `sum(loss_r * batch_r) / sum(batch_r)` over the replicas, right even when a last batch splits unevenly;
+    each replica adds `1 / replicas` of the weight penalties, which every replica computes whole.
+    """
+    context = tf.distribute.get_replica_context()
+    replicas = 1 if context is None else context.num_replicas_in_sync
+    if replicas == 1:
+        return loss + penalties
+    batch = tf.cast(batch, loss.dtype)
+    return loss * batch / context.all_reduce("sum", batch) + penalties / replicas

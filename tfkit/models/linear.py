@@ -30,7 +30,7 @@ def linear_columns(columns) -> list:
     ]
 
 
-def linear(features, head, *, gradient_clip_norm=None, sequential=False, name="linear") -> keras.Model:
+def linear(features, head, *, gradient_clip_norm=None, l1=0.0, l2=0.0, sequential=False, name="linear") -> keras.Model:
     """A linear model from raw features to the head's outputs.
 
     Each categorical column contributes the sum of its ids' weights (a lookup, never a one-hot matrix), each
@@ -41,6 +41,8 @@ def linear(features, head, *, gradient_clip_norm=None, sequential=False, name="l
             adapting (categorical columns are passed through `linear_columns`).
         head: a tfkit head, e.g. `BinaryHead()`.
         gradient_clip_norm: clip the gradients to this global norm while training.
+        l1, l2: weight penalties added to the training loss, `l1 * sum(|w|) + l2 * sum(w ** 2)` over every
+            kernel and embedding table (a linear model's weights are tables); 0 for none. See `tfkit.layers`.
         sequential: build a `keras.Sequential([preprocessor, core])` whose core's body is
             `keras.Sequential([encoder])`, instead of functional models; same outputs (see
             `tfkit.models.assemble`).
@@ -56,5 +58,5 @@ def linear(features, head, *, gradient_clip_norm=None, sequential=False, name="l
         features = linear_columns(features)
     features = as_feature_layer(WHERE, features)
     return assemble_chain(
-        WHERE, features, [], head, sequential=sequential, gradient_clip_norm=gradient_clip_norm, name=name
+        WHERE, features, [], head, sequential=sequential, gradient_clip_norm=gradient_clip_norm, l1=l1, l2=l2, name=name
     )

@@ -13,7 +13,7 @@ from tfkit.models.wide_and_deep import check_wide_and_deep_args, wide_and_deep
 
 BUILDERS = {"cnn": cnn, "dnn": dnn, "linear": linear, "wide_and_deep": wide_and_deep}
 # The arguments only a builder's own checks know what to make of; the rest are common to every builder.
-_COMMON = ("gradient_clip_norm", "sequential", "name")
+_COMMON = ("gradient_clip_norm", "l1", "l2", "sequential", "name")
 _OWN_CHECKS = {
     "cnn": lambda where, args: check_cnn_args(where, **args),
     "dnn": lambda where, args: check_dnn_layers(where, **args),
@@ -27,7 +27,7 @@ def builder_arguments(model: str) -> dict:
     marks the required ones.
 
     >>> sorted(builder_arguments("linear"))
-    ['gradient_clip_norm', 'name', 'sequential']
+    ['gradient_clip_norm', 'l1', 'l2', 'name', 'sequential']
     """
     parameters = list(inspect.signature(BUILDERS[model]).parameters.values())[2:]
     return {parameter.name: parameter.default for parameter in parameters}
@@ -49,8 +49,8 @@ def check_params(where: str, model: str, params) -> dict:
     Traceback (most recent call last):
     ...
     ValueError: Estimator: `model_params` must hold arguments of tfkit.models.dnn: ['activation', 'batch_norm', \
-'dropout', 'gradient_clip_norm', 'hidden_units', 'name', 'sequential']. Received unknown key(s) ['hiden_units'] \
-in model_params={'hiden_units': [8]}.
+'dropout', 'gradient_clip_norm', 'hidden_units', 'l1', 'l2', 'name', 'sequential']. Received unknown key(s) \
+['hiden_units'] in model_params={'hiden_units': [8]}.
     """
     if model not in BUILDERS:
         raise ValueError(

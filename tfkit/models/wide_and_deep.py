@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from tfkit.models.assembly import as_feature_layer, assemble, check_common
+from tfkit.models.assembly import as_feature_layer, assemble, check_common, make_core
 from tfkit.models.dnn import check_dnn_layers, dnn_layers
-from tfkit.models.head_model import HeadModel
 from tfkit.models.linear import LINEAR_SUFFIX
 
 WHERE = "tfkit.models.wide_and_deep"
@@ -22,6 +21,8 @@ def wide_and_deep(
     dropout=None,
     batch_norm=False,
     gradient_clip_norm=None,
+    l1=0.0,
+    l2=0.0,
     sequential=False,
     name="wide_and_deep",
 ) -> keras.Model:
@@ -39,6 +40,8 @@ def wide_and_deep(
         linear_features: the names of the columns of the wide side; the other columns feed the DNN.
         hidden_units, activation, dropout, batch_norm: the DNN's, as in `tfkit.models.dnn`.
         gradient_clip_norm: clip the gradients to this global norm while training.
+        l1, l2: weight penalties added to the training loss, `l1 * sum(|w|) + l2 * sum(w ** 2)` over every
+            kernel and embedding table (a linear model's weights are tables); 0 for none. See `tfkit.layers`.
         sequential: must be False: the two sides are branches that meet in the head, which a
             `keras.Sequential` (one chain of layers) cannot express.
 
@@ -53,7 +56,7 @@ def wide_and_deep(
     """
     check_wide_and_deep_args(WHERE, linear_features, hidden_units, activation=activation, dropout=dropout,
                              batch_norm=batch_norm, sequential=sequential)  # fmt: skip
-    check_common(WHERE, gradient_clip_norm=gradient_clip_norm, name=name)
+    check_common(WHERE, gradient_clip_norm=gradient_clip_norm, l1=l1, l2=l2, name=name)
     features = as_feature_layer(WHERE, features)
     names = [column.name for column in features.columns]
     wide = [linear_features] if isinstance(linear_features, str) else list(linear_features)
@@ -72,7 +75,7 @@ def wide_and_deep(
     linear_part = features.encoder(inputs, columns=wide)
     hidden = keras.layers.Concatenate(name="wide_and_deep")([linear_part, hidden])
     body = keras.Model(inputs, hidden, name=f"{name}_body")
-    core = HeadModel(body, head, gradient_clip_norm=gradient_clip_norm, name=f"{name}_core")
+    core = make_core(body, head, gradient_clip_norm=gradient_clip_norm, l1=l1, l2=l2, name=f"{name}_core")
     return assemble(features, core, name=name)
 
 
