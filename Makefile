@@ -26,8 +26,9 @@ lint: $(STAMP)
 doctest: $(STAMP)
 	$(BIN)/python -m pytest --doctest-modules -q tfkit feature_columns
 
+# One pytest worker per core (xdist): most of the suite's time is single-threaded Python (tracing, building).
 test: lint doctest
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 # The performance benchmark (bench/__main__.py): tfkit against hand-written Keras and tf.estimator.
 ESTIMATOR_VENV := .venv-estimator
