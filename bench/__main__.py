@@ -1,4 +1,4 @@
-"""`python -m bench`: tfkit against hand-written Keras and the legacy estimator, on the taxi-fare rides.
+"""`python -m bench`: tfkit against the strongest hand-written Keras, the legacy estimator and the model's ceiling.
 
 Prepares the data (`bench/taxi.py`: the real rides plus a seeded enlargement to `--rows`), then runs every
 variant as its own process, `--reps` times, alternating (A B C ... A B C ...), and prints the medians, the
@@ -7,6 +7,7 @@ virtualenv of `--estimator-python` (`make bench-env` builds it with TensorFlow 2
 skipped, and said to be.
 
     make bench                                  # = .venv/bin/python -m bench (1,000,000 rows, 6 repetitions)
+    .venv/bin/python -m bench --groups memory   # peak RSS streaming 1M and 10M rows of CSV shards
     .venv/bin/python -m bench --smoke           # a few hundred rows, one repetition: proves it runs
     .venv/bin/python -m bench --compare A.json B.json   # two runs' ratios side by side (reproducibility)
 """
@@ -32,13 +33,32 @@ ESTIMATOR_PYTHON = os.path.join(ROOT, ".venv-estimator", "bin", "python")
 
 # Each group's variants alternate within every repetition; the first of a group is tfkit's.
 GROUPS = {
-    "train from pandas/NumPy": ["tfkit:pandas", "keras:docs", "keras:tuned", "estimator:docs", "estimator:batched"],
+    "5 epochs end to end from DataFrames": ["tfkit:pandas-5", "expert:arrays-5"],
+    "5 epochs end to end from CSV": ["tfkit:csv-5", "expert:csv-5"],
+    "steady state against the ceiling": ["tfkit:cached", "expert:ceiling", "estimator:batched-cached"],
+    "streaming CSV": ["tfkit:csv-stream", "expert:make-csv", "expert:csv-lines"],
+    "TFRecord": ["tfkit:tfrecord-stream", "expert:tfrecord"],
+    "train from pandas/NumPy": ["tfkit:pandas", "keras:docs", "estimator:docs", "estimator:batched"],
     "train from CSV": ["tfkit:csv", "estimator:csv"],
-    "train from cache (2nd epoch)": ["tfkit:cached", "keras:tuned-cached", "estimator:batched-cached"],
-    "input pipeline alone": ["tfkit:pipeline", "tfkit:pipeline-cached", "keras:pipeline-docs", "keras:pipeline-tuned"],
+    "input pipeline alone": ["tfkit:pipeline", "tfkit:pipeline-cached", "keras:pipeline-docs"],
     "adapt": ["tfkit:adapt", "keras:featurespace-adapt"],
+    "memory": ["tfkit:stream-memory-1x", "tfkit:stream-memory-10x"],
 }
-SCRIPTS = {"tfkit": "run_tfkit.py", "keras": "run_keras.py", "estimator": "run_estimator.py"}
+SCRIPTS = {"tfkit": "run_tfkit.py", "keras": "run_keras.py", "estimator": "run_estimator.py", "expert": "run_expert.py"}
+# The issue's targets: (ratio, lowest or highest it may be).
+TARGETS = {
+    "tfkit / expert, 5 epochs end to end, DataFrames": (">=", 1.0),
+    "tfkit / expert, 5 epochs end to end, CSV": (">=", 1.0),
+    "tfkit steady (epochs 2-5) / ceiling": (">=", 0.9),
+    "tfkit streaming CSV / expert best streaming CSV (end to end)": (">=", 1.0),
+    "peak RSS, 10x rows / 1x rows (streaming CSV)": ("<=", 1.2),
+}
+
+
+def memory_folder(data: str, variant: str, rows: int) -> str:
+    """The folder of the memory group's CSV shards: `rows` rides (`1x`) or ten times as many (`10x`)."""
+    scale = 10 if variant.endswith("-10x") else 1
+    return taxi.prepare_large(f"{data}-memory-{rows * scale}", rows * scale).rsplit(os.sep, 2)[0]
 
 
 def run_variant(variant: str, data: str, python: dict, work: str, export: bool = False) -> dict | None:
@@ -74,7 +94,7 @@ def summarize(results: dict) -> dict:
 
     def paired(name: str, numerator: str, denominator: str, key: str = "examples_per_s", invert: bool = False):
         tops, bottoms = results.get(numerator, []), results.get(denominator, [])
-        pairs = [(a[key], b[key]) for a, b in zip(tops, bottoms, strict=False) if a and b and a[key] and b[key]]
+        pairs = [(a[key], b[key]) for a, b in zip(tops, bottoms, strict=False) if a and b and a.get(key) and b.get(key)]
         if pairs:
             values = [b / a if invert else a / b for a, b in pairs]
             summary["ratios"][name] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
@@ -82,28 +102,65 @@ def summarize(results: dict) -> dict:
     medians = {v: e["examples_per_s"]["median"] for v, e in summary["variants"].items() if "examples_per_s" in e}
     estimator_modes = [v for v in ("estimator:docs", "estimator:batched") if v in medians]
     best_estimator = max(estimator_modes, key=medians.get) if estimator_modes else None
+    paired("tfkit / expert, 5 epochs end to end, DataFrames", "tfkit:pandas-5", "expert:arrays-5", "end_to_end_per_s")
+    paired("tfkit / expert, 5 epochs end to end, CSV", "tfkit:csv-5", "expert:csv-5", "end_to_end_per_s")
+    paired("tfkit / expert, steady (epochs 2-5), DataFrames", "tfkit:pandas-5", "expert:arrays-5")
+    paired("tfkit steady (epochs 2-5) / ceiling", "tfkit:pandas-5", "expert:ceiling")
+    paired("tfkit cached (2nd epoch) / ceiling", "tfkit:cached", "expert:ceiling")
+    streaming = [
+        v
+        for v in ("expert:make-csv", "expert:csv-lines")
+        if v in summary["variants"] and "end_to_end_per_s" in summary["variants"][v]
+    ]
+    if streaming:
+        best = max(streaming, key=lambda v: summary["variants"][v]["end_to_end_per_s"]["median"])
+        paired(
+            "tfkit streaming CSV / expert best streaming CSV (end to end)", "tfkit:csv-stream", best, "end_to_end_per_s"
+        )
+        paired("tfkit streaming CSV / expert best streaming CSV (steady)", "tfkit:csv-stream", best)
+    paired(
+        "tfkit TFRecord / expert TFRecord (end to end)", "tfkit:tfrecord-stream", "expert:tfrecord", "end_to_end_per_s"
+    )
+    paired(
+        "peak RSS, 10x rows / 1x rows (streaming CSV)",
+        "tfkit:stream-memory-10x",
+        "tfkit:stream-memory-1x",
+        "peak_rss_mb",
+    )
     paired("tfkit / keras docs-style", "tfkit:pandas", "keras:docs")
-    paired("tfkit / keras tuned", "tfkit:pandas", "keras:tuned")
     if best_estimator:
         paired(f"tfkit / estimator best ({best_estimator})", "tfkit:pandas", best_estimator)
     paired("tfkit CSV / estimator make_csv_dataset (end to end)", "tfkit:csv", "estimator:csv", "end_to_end_per_s")
     paired("tfkit CSV / estimator make_csv_dataset (steady)", "tfkit:csv", "estimator:csv")
-    paired("tfkit cached / keras tuned cached", "tfkit:cached", "keras:tuned-cached")
     paired("tfkit cached / estimator cached", "tfkit:cached", "estimator:batched-cached")
     paired("tfkit pipeline / tfkit training", "tfkit:pipeline", "tfkit:pandas")
     paired("tfkit cached pipeline / tfkit cached training", "tfkit:pipeline-cached", "tfkit:cached")
-    paired("FeatureSpace adapt time / tfkit adapt time", "tfkit:adapt", "keras:featurespace-adapt", "adapt_s",
-           invert=True)
+    paired(
+        "FeatureSpace adapt time / tfkit adapt time", "tfkit:adapt", "keras:featurespace-adapt", "adapt_s", invert=True
+    )
+    summary["targets"] = {}
+    for name, (direction, target) in TARGETS.items():
+        if name in summary["ratios"]:
+            median = summary["ratios"][name]["median"]
+            met = median >= target if direction == ">=" else median <= target
+            summary["targets"][name] = {"target": f"{direction} {target}", "median": median, "met": met}
     latency = results.get("latency", [])
     for rows in (1, 256):
-        values = [run[f"tfkit_{rows}_p50_ms"] / run[f"estimator_{rows}_p50_ms"] for run in latency
-                  if "estimator_1_p50_ms" in run]
+        values = [
+            run[f"tfkit_{rows}_p50_ms"] / run[f"estimator_{rows}_p50_ms"]
+            for run in latency
+            if "estimator_1_p50_ms" in run
+        ]
         if values:
             summary["ratios"][f"tfkit / estimator export latency p50, {rows} example(s)"] = {
-                "median": statistics.median(values), "min": min(values), "max": max(values)}
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+            }
     if latency:
-        summary["latency_ms"] = {key: statistics.median(run[key] for run in latency) for key in latency[0]
-                                 if key.endswith("_ms")}
+        summary["latency_ms"] = {
+            key: statistics.median(run[key] for run in latency) for key in latency[0] if key.endswith("_ms")
+        }
     rmse = {v: e["rmse"]["median"] for v, e in summary["variants"].items() if "rmse" in e}
     if "tfkit:pandas" in rmse:
         summary["rmse_vs_tfkit"] = {v: value / rmse["tfkit:pandas"] for v, value in rmse.items()}
@@ -122,8 +179,10 @@ def markdown(summary: dict) -> str:
     def thousands(x: float) -> str:
         return f"{x / 1e3:,.0f}k"
 
-    lines = ["| variant | runs | examples/s median (min-max) | end to end /s | test RMSE | adapt s | peak RSS MB |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| variant | runs | examples/s median (min-max) | end to end /s | test RMSE | adapt s | peak RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for variant, entry in summary["variants"].items():
         end_to_end = thousands(entry["end_to_end_per_s"]["median"]) if "end_to_end_per_s" in entry else "-"
         rmse = f"{entry['rmse']['median']:.3f}" if "rmse" in entry else "-"
@@ -134,9 +193,17 @@ def markdown(summary: dict) -> str:
     lines += ["", "| ratio (paired by repetition) | median | min-max |", "| --- | ---: | ---: |"]
     for name, value in summary["ratios"].items():
         lines.append(f"| {name} | {value['median']:.2f} | {value['min']:.2f}-{value['max']:.2f} |")
+    if summary.get("targets"):
+        lines += ["", "| target | median | met |", "| --- | ---: | --- |"]
+        for name, value in summary["targets"].items():
+            met = "yes" if value["met"] else "NO"
+            lines.append(f"| {name} {value['target']} | {value['median']:.2f} | {met} |")
     if "latency_ms" in summary:
-        lines += ["", "Export latency in ms (medians over repetitions): " + ", ".join(
-            f"{key.removesuffix('_ms')} {value:.2f}" for key, value in summary["latency_ms"].items())]
+        lines += [
+            "",
+            "Export latency in ms (medians over repetitions): "
+            + ", ".join(f"{key.removesuffix('_ms')} {value:.2f}" for key, value in summary["latency_ms"].items()),
+        ]
     return "\n".join(lines)
 
 
@@ -161,9 +228,18 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rides to train on (the real ones, enlarged)")
     parser.add_argument("--reps", type=int, default=6, help="repetitions of every variant, alternating")
     parser.add_argument("--data", default=os.path.join(ROOT, "runs", "bench", "data"), help="prepared data folder")
-    parser.add_argument("--estimator-python", default=ESTIMATOR_PYTHON,
-                        help="Python of the TensorFlow 2.15 virtualenv that has tf.estimator")
+    parser.add_argument(
+        "--estimator-python",
+        default=ESTIMATOR_PYTHON,
+        help="Python of the TensorFlow 2.15 virtualenv that has tf.estimator",
+    )
     parser.add_argument("--groups", nargs="*", choices=list(GROUPS), help="run only these groups")
+    parser.add_argument(
+        "--memory-rows",
+        type=int,
+        default=1_000_000,
+        help="the memory group's smaller run (the other has ten times as many rows)",
+    )
     parser.add_argument("--smoke", action="store_true", help="600 rows, one repetition: proves the bench runs")
     parser.add_argument("--out", help="write the results and summary as JSON here")
     parser.add_argument("--compare", nargs=2, metavar="RESULTS_JSON", help="compare two runs' --out files, then stop")
@@ -176,29 +252,55 @@ def main(argv=None) -> None:
         print(compare(*summaries))
         return
     rows, reps = (600, 1) if args.smoke else (args.rows, args.reps)
+    memory_rows = 600 if args.smoke else args.memory_rows
     meta = taxi.prepare(args.data, rows)
-    python = {"tfkit": sys.executable, "keras": sys.executable, "estimator": args.estimator_python}
+    python = {
+        "tfkit": sys.executable,
+        "keras": sys.executable,
+        "expert": sys.executable,
+        "estimator": args.estimator_python,
+    }
     groups = {name: GROUPS[name] for name in (args.groups or GROUPS)}
-    print(f"bench: {rows:,} rides ({meta['train_rides']:,} real ones resampled), {reps} repetition(s), "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"bench: {rows:,} rides ({meta['train_rides']:,} real ones resampled), {reps} repetition(s), "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        flush=True,
+    )
     if not os.path.exists(args.estimator_python):
         print(f"bench: no {args.estimator_python}: the estimator variants are skipped (make bench-env)", flush=True)
     results: dict = {variant: [] for variants in groups.values() for variant in variants} | {"latency": []}
+    if "TFRecord" in groups:  # the rides as tf.Example files, written once
+        subprocess.run(
+            [sys.executable, os.path.join(HERE, "run_expert.py"), "--data", args.data, "--variant", "write-tfrecord"],
+            check=True,
+            capture_output=True,
+        )
+    folders = {variant: memory_folder(args.data, variant, memory_rows) for variant in groups.get("memory", [])}
     for rep in range(reps):
         with tempfile.TemporaryDirectory() as work:
             for variants in groups.values():
                 for variant in variants:
                     export = variant in ("tfkit:pandas", "estimator:batched")
-                    result = run_variant(variant, args.data, python, work, export=export)
+                    result = run_variant(variant, folders.get(variant, args.data), python, work, export=export)
                     results[variant].append(result)
                     if result:
                         print(f"  rep {rep + 1}: {json.dumps(result)}", flush=True)
-            exports = {name: results[f"{name}:{mode}"][-1] for name, mode in (("tfkit", "pandas"),
-                                                                                ("estimator", "batched"))
-                       if results.get(f"{name}:{mode}") and results[f"{name}:{mode}"][-1]}
+            exports = {
+                name: results[f"{name}:{mode}"][-1]
+                for name, mode in (("tfkit", "pandas"), ("estimator", "batched"))
+                if results.get(f"{name}:{mode}") and results[f"{name}:{mode}"][-1]
+            }
             if "tfkit" in exports:
-                command = [sys.executable, os.path.join(HERE, "latency.py"), "--data", args.data,
-                           "--tfkit", exports["tfkit"]["export"], "--out", os.path.join(work, "latency.json")]
+                command = [
+                    sys.executable,
+                    os.path.join(HERE, "latency.py"),
+                    "--data",
+                    args.data,
+                    "--tfkit",
+                    exports["tfkit"]["export"],
+                    "--out",
+                    os.path.join(work, "latency.json"),
+                ]
                 if "estimator" in exports:
                     command += ["--estimator", exports["estimator"]["export"]]
                 if args.smoke:

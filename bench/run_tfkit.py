@@ -10,6 +10,12 @@ Variants (`--variant`):
 - `pipeline-cached`: the pipeline `Estimator.train` builds for several epochs (`tfkit.data.cached_batches`),
   drained once to fill its cache; the passes after it are reported.
 - `adapt`: `FeatureLayer.adapt` on all columns, fed the same whole 8,192-row batches as FeatureSpace's.
+- `pandas-5`, `csv-5`: `Estimator.train(DataFrame or "rides.csv", epochs=5)`, end to end (adapt, tracing and
+  compilation included), steady state over epochs 2-5.
+- `csv-stream`: `Estimator.train(CsvFiles("shards/rides-*.csv", streaming=True), epochs=1)`; `tfrecord-stream`:
+  the same rides from `rides-NN.tfrecord` (`TFRecordFiles(..., streaming=True)`).
+- `stream-memory-1x`, `stream-memory-10x`: train one epoch and evaluate from the CSV shards of `--data`,
+  streaming (for peak RSS at 1 and 10 million rows, which `python -m bench` prepares: `bench.taxi.prepare_large`).
 With `--export DIR` the trained model is exported for `bench/latency.py`.
 
     .venv/bin/python bench/run_tfkit.py --data runs/bench/data --variant pandas
@@ -18,6 +24,7 @@ With `--export DIR` the trained model is exported for `bench/latency.py`.
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import sys
 import time
@@ -38,10 +45,10 @@ def columns() -> list:
     """The course's feature set as a tfkit user declares it; bins and scaling are learned by adapt."""
     bins = {key: fc.BucketizedColumn(key, num_bins=taxi.NUM_BINS) for key in taxi.COORDINATES}
     pickup_cell = fc.CrossedColumn((bins["pickup_latitude"], bins["pickup_longitude"]), num_bins=taxi.CELL_BUCKETS)
-    dropoff_cell = fc.CrossedColumn((bins["dropoff_latitude"], bins["dropoff_longitude"]),
-                                    num_bins=taxi.CELL_BUCKETS)
-    day_hour = fc.CrossedColumn((fc.IdentityColumn("dayofweek", 7), fc.IdentityColumn("hourofday", 24)),
-                                num_bins=taxi.DAY_HOUR_BUCKETS)
+    dropoff_cell = fc.CrossedColumn((bins["dropoff_latitude"], bins["dropoff_longitude"]), num_bins=taxi.CELL_BUCKETS)
+    day_hour = fc.CrossedColumn(
+        (fc.IdentityColumn("dayofweek", 7), fc.IdentityColumn("hourofday", 24)), num_bins=taxi.DAY_HOUR_BUCKETS
+    )
     return [
         *(fc.IndicatorColumn(bins[key]) for key in taxi.COORDINATES),
         fc.EmbeddingColumn(pickup_cell),
@@ -52,28 +59,71 @@ def columns() -> list:
     ]
 
 
-def train(variant: str, folder: str, export: str | None) -> dict:
-    features, labels, _ = taxi.load(folder)
-    rows = len(labels)
-    estimator = tfkit.Estimator(columns(), "regression", label=taxi.LABEL,
-                                model_params={"hidden_units": taxi.HIDDEN_UNITS}, seed=0,
-                                learning_rate=taxi.LEARNING_RATE)  # the rate every variant trains at
-    data = os.path.join(folder, "rides.csv") if variant == "csv" else pd.DataFrame({**features, taxi.LABEL: labels})
-    epochs = 2 if variant == "cached" else 1
-    steps = -(-rows // taxi.BATCH_SIZE)
-    clock = taxi.StepClock(taxi.BATCH_SIZE)
-    clock.start()
-    estimator.train(data, epochs=epochs, batch_size=taxi.BATCH_SIZE, callbacks=[Clock(clock, steps)], verbose=0)
+def _estimator() -> tfkit.Estimator:
+    return tfkit.Estimator(
+        columns(),
+        "regression",
+        label=taxi.LABEL,
+        model_params={"hidden_units": taxi.HIDDEN_UNITS},
+        seed=0,
+        learning_rate=taxi.LEARNING_RATE,
+    )  # the rate every variant trains at
+
+
+def _rmse(estimator: tfkit.Estimator, folder: str) -> float:
     test_features, test_labels, _ = taxi.load(folder, "test")
     predictions = estimator.predict_batch(test_features)["predictions"]
+    return float(np.sqrt(np.mean((predictions - test_labels) ** 2)))
+
+
+def train(variant: str, folder: str, export: str | None) -> dict:
+    estimator = _estimator()
+    epochs = {"cached": 2, "pandas-5": 5, "csv-5": 5}.get(variant, 1)
+    clock = taxi.StepClock(taxi.BATCH_SIZE)
+    clock.start()  # before anything is read: the CSV variants' reading is part of training
+    if variant in ("csv", "csv-5"):
+        data = os.path.join(folder, "rides.csv")
+    elif variant == "csv-stream":
+        data = tfkit.data.CsvFiles(os.path.join(folder, "shards", "rides-*.csv"), streaming=True)
+    elif variant == "tfrecord-stream":
+        data = tfkit.data.TFRecordFiles(os.path.join(folder, "rides-*.tfrecord"), streaming=True)
+    else:
+        features, labels, _ = taxi.load(folder)
+        data = pd.DataFrame({**features, taxi.LABEL: labels})
+    rows = taxi.load(folder)[1].size
+    steps = rows // taxi.BATCH_SIZE  # training drops each epoch's last partial batch
+    estimator.train(data, epochs=epochs, batch_size=taxi.BATCH_SIZE, callbacks=[Clock(clock, steps)], verbose=0)
     result = {
-        "examples_per_s": clock.steady(from_step=steps if epochs == 2 else 0),
-        "end_to_end_per_s": None if epochs == 2 else rows / (clock.ticks[-1][1] - clock.started),
-        "rmse": float(np.sqrt(np.mean((predictions - test_labels) ** 2))),
+        "examples_per_s": clock.steady(from_step=steps if epochs > 1 else 0),
+        "end_to_end_per_s": None
+        if epochs == 2
+        else epochs * steps * taxi.BATCH_SIZE / (clock.ticks[-1][1] - clock.started),
+        "rmse": _rmse(estimator, folder),
+        "epochs": epochs,
     }
     if export:
         result["export"] = estimator.export_saved_model(export)
     return result
+
+
+def stream_memory(folder: str) -> dict:
+    """One epoch of training and one evaluation from the CSV shards, streaming: the peak RSS is what counts."""
+    files = tfkit.data.CsvFiles(os.path.join(folder, "shards", "rides-*.csv"), streaming=True)
+    rows = 0
+    for path in glob.glob(files.paths):
+        with open(path, "rb") as file:
+            rows += sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 24), b"")) - 1  # the header
+
+    estimator = _estimator()
+    start = time.perf_counter()
+    estimator.train(files, epochs=1, batch_size=taxi.BATCH_SIZE, verbose=0)
+    metrics = estimator.evaluate(files, batch_size=taxi.BATCH_SIZE)
+    return {
+        "rows": rows,
+        "end_to_end_per_s": rows / (time.perf_counter() - start),
+        "train_rmse": metrics["rmse"],
+        "rmse": _rmse(estimator, folder),
+    }
 
 
 def pipeline(folder: str, cached: bool) -> dict:
@@ -82,8 +132,14 @@ def pipeline(folder: str, cached: bool) -> dict:
     layer.adapt(features)
     preprocessor = layer.preprocessor
     make = tfkit.data.cached_batches if cached else tfkit.data.preprocessed_batches
-    dataset = make(features, labels, lambda x, y: (preprocessor(x), y), batch_size=taxi.BATCH_SIZE, shuffle=True,
-                   drop_remainder=True)
+    dataset = make(
+        features,
+        labels,
+        lambda x, y: (preprocessor(x), y),
+        batch_size=taxi.BATCH_SIZE,
+        shuffle=True,
+        drop_remainder=True,
+    )
     if cached:
         drain(dataset, min_seconds=0)  # one pass, which fills the cache, as training's first epoch
     return drain(dataset)
@@ -102,8 +158,24 @@ def adapt(folder: str) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", required=True)
-    parser.add_argument("--variant", required=True,
-                        choices=["pandas", "csv", "cached", "pipeline", "pipeline-cached", "adapt"])
+    parser.add_argument(
+        "--variant",
+        required=True,
+        choices=[
+            "pandas",
+            "csv",
+            "cached",
+            "pipeline",
+            "pipeline-cached",
+            "adapt",
+            "pandas-5",
+            "csv-5",
+            "csv-stream",
+            "tfrecord-stream",
+            "stream-memory-1x",
+            "stream-memory-10x",
+        ],
+    )
     parser.add_argument("--export", help="export the trained model under this folder")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
@@ -111,6 +183,8 @@ def main(argv=None) -> None:
         result = pipeline(args.data, cached=args.variant == "pipeline-cached")
     elif args.variant == "adapt":
         result = adapt(args.data)
+    elif args.variant.startswith("stream-memory"):  # the same run; the data's size differs
+        result = stream_memory(args.data)
     else:
         result = train(args.variant, args.data, args.export)
     taxi.report(args.out, {"variant": f"tfkit-{args.variant}", **result})

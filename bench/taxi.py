@@ -54,8 +54,10 @@ def clean(frame: pd.DataFrame) -> pd.DataFrame:
     for key in LATITUDES:
         inside &= frame[key].between(40.5, 41.0).to_numpy()
     frame = frame[inside].reset_index(drop=True)
-    return frame.astype({key: "float32" for key in [*FLOATS, LABEL] if key in frame} | dict.fromkeys(
-        [key for key in INTEGERS if key in frame], "int64"))
+    return frame.astype(
+        {key: "float32" for key in [*FLOATS, LABEL] if key in frame}
+        | dict.fromkeys([key for key in INTEGERS if key in frame], "int64")
+    )
 
 
 def distance(frame) -> np.ndarray:
@@ -65,24 +67,34 @@ def distance(frame) -> np.ndarray:
     return np.sqrt(np.asarray(dx) ** 2 + np.asarray(dy) ** 2).astype("float32")
 
 
+SHARDS = 10  # the CSV shards streaming variants read: shards/rides-00.csv ... rides-09.csv
+
+
+def _resampled(source: pd.DataFrame, rows: int, rng) -> pd.DataFrame:
+    rides = source.iloc[rng.integers(0, len(source), rows)].reset_index(drop=True)
+    for key in COORDINATES:
+        rides[key] = (rides[key] + rng.normal(0.0, 1e-3, rows)).astype("float32")
+    return rides[[*FLOATS, *INTEGERS, LABEL]]
+
+
 def prepare(folder: str, rows: int, seed: int = 0) -> dict:
-    """Writes `rides.npz`, `rides.csv`, `test.npz` and `meta.json` to `folder` (reused when already there)."""
+    """Writes `rides.npz`, `rides.csv` (and the same rows in `SHARDS` files, `shards/rides-NN.csv`), `test.npz`
+    and `meta.json` to `folder` (reused when already there)."""
     meta_path = os.path.join(folder, "meta.json")
     if os.path.exists(meta_path):
         with open(meta_path) as file:
             meta = json.load(file)
-        if meta["rows"] == rows and meta["seed"] == seed:
+        if meta["rows"] == rows and meta["seed"] == seed and meta.get("shards") == SHARDS:
             return meta
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(os.path.join(folder, "shards"), exist_ok=True)
     source = clean(pd.read_csv(os.path.join(DATA_DIR, "taxifare", "taxi-train.csv")))
-    rng = np.random.default_rng(seed)
-    rides = source.iloc[rng.integers(0, len(source), rows)].reset_index(drop=True)
-    for key in COORDINATES:
-        rides[key] = (rides[key] + rng.normal(0.0, 1e-3, rows)).astype("float32")
-    columns = [*FLOATS, *INTEGERS, LABEL]
-    rides = rides[columns]
+    rides = _resampled(source, rows, np.random.default_rng(seed))
+    columns = list(rides.columns)
     np.savez(os.path.join(folder, "rides.npz"), **{key: rides[key].to_numpy() for key in columns})
     rides.to_csv(os.path.join(folder, "rides.csv"), index=False, float_format="%.6f")
+    for i, start in enumerate(range(0, rows, -(-rows // SHARDS))):
+        shard = rides.iloc[start : start + -(-rows // SHARDS)]
+        shard.to_csv(os.path.join(folder, "shards", f"rides-{i:02d}.csv"), index=False, float_format="%.6f")
     test = clean(pd.read_csv(os.path.join(DATA_DIR, "taxifare", "taxi-test.csv")))[columns]
     np.savez(os.path.join(folder, "test.npz"), **{key: test[key].to_numpy() for key in columns})
     quantiles = np.arange(1, NUM_BINS) / NUM_BINS
@@ -90,6 +102,7 @@ def prepare(folder: str, rows: int, seed: int = 0) -> dict:
     meta = {
         "rows": rows,
         "seed": seed,
+        "shards": SHARDS,
         "train_rides": len(source),
         "test_rides": len(test),
         "boundaries": {key: np.quantile(rides[key], quantiles).tolist() for key in COORDINATES},
@@ -99,6 +112,33 @@ def prepare(folder: str, rows: int, seed: int = 0) -> dict:
     with open(meta_path, "w") as file:
         json.dump(meta, file, indent=1)
     return meta
+
+
+def prepare_large(folder: str, rows: int, seed: int = 0) -> str:
+    """`SHARDS` CSV files of `rows` rides in `folder/shards` (made a million rows at a time, so that 10 million
+    never sit in this process's memory), with `test.npz`; returns the shards' glob. Reused when there."""
+    pattern = os.path.join(folder, "shards", "rides-*.csv")
+    done = os.path.join(folder, "meta.json")  # written last: its presence says the shards are whole
+    if os.path.exists(done):
+        with open(done) as file:
+            if json.load(file) == {"rows": rows, "seed": seed}:
+                return pattern
+    os.makedirs(os.path.join(folder, "shards"), exist_ok=True)
+    source = clean(pd.read_csv(os.path.join(DATA_DIR, "taxifare", "taxi-train.csv")))
+    rng = np.random.default_rng(seed)
+    per_shard = -(-rows // SHARDS)
+    for i in range(SHARDS):
+        path = os.path.join(folder, "shards", f"rides-{i:02d}.csv")
+        left = min(per_shard, rows - i * per_shard)
+        for first, start in enumerate(range(0, left, 1_000_000)):
+            chunk = _resampled(source, min(1_000_000, left - start), rng)
+            chunk.to_csv(path, mode="w" if first == 0 else "a", header=first == 0, index=False, float_format="%.6f")
+    columns = [*FLOATS, *INTEGERS, LABEL]
+    test = clean(pd.read_csv(os.path.join(DATA_DIR, "taxifare", "taxi-test.csv")))[columns]
+    np.savez(os.path.join(folder, "test.npz"), **{key: test[key].to_numpy() for key in columns})
+    with open(done, "w") as file:
+        json.dump({"rows": rows, "seed": seed}, file)
+    return pattern
 
 
 def load(folder: str, name: str = "rides") -> tuple:

@@ -105,6 +105,14 @@ SCHEMA = {
             '`test` then name TFDS splits, e.g. source = "tfds:taxifare", train = "train", eval = "validation"',
         ),
         "tfds_dir": Option("string", None, "where TFDS keeps prepared datasets (default: TFDS's own)"),
+        "streaming": Option(
+            "boolean",
+            None,
+            "true: read CSV files a block at a time while training, never whole (any size; not with `split`); "
+            "false: read them whole into memory; not set: whole when they fit the memory budget "
+            "(tfkit.data.MEMORY_BUDGET_BYTES, 1 GiB, estimated from the files' sizes), streamed otherwise. "
+            "TFRecord and Parquet files (.tfrecord, .parquet) are always read by the budget",
+        ),
     },
     "model": {
         "type": Option("string", "dnn", f'the builder, one of {sorted(BUILDERS)} (see "Model types")'),
@@ -209,7 +217,8 @@ class PipelineConfig:
             arrays = load_mnist(os.path.dirname(path), os.path.basename(path))
             return {key: values[: self.max_rows] for key, values in arrays.items()}
         options = dict(self.csv_options, keep=self.keep, part=self.parts.get(split), max_rows=self.max_rows)
-        return CsvFiles(path, **options) if any(options.values()) else path
+        given = any(options.values()) or "streaming" in options  # streaming = false is given too
+        return CsvFiles(path, **options) if given else path
 
     def _tfds_split(self, split: str) -> dict:
         """A TFDS split as arrays; tfkit's own builders prepare from this config's data directory."""
@@ -339,7 +348,8 @@ def load_config(path: str, *, environ=None) -> PipelineConfig:
     unknown = [name for name in [*features, *linear_features] if name not in columns]
     if unknown:
         raise _error(path, f"[model] `features` names undefined column(s) {unknown}. Defined: {sorted(columns)}.")
-    csv_options = {key: data[key] for key in ("column_names", "comment", "label_map") if key in data}
+    csv_options = {key: data[key] for key in ("column_names", "comment", "label_map", "streaming") if key in data}
+    config_data.check_streaming(path, data)
     data_format = data.get("format", SCHEMA["data"]["format"].default)
     if data_format not in DATA_FORMATS:
         raise _error(path, f"[data] `format` must be one of {list(DATA_FORMATS)}. Received: format={data_format!r}.")

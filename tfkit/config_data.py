@@ -30,6 +30,26 @@ def check_max_rows(path: str, max_rows):
     return max_rows
 
 
+def check_streaming(path: str, data: dict) -> None:
+    """`[data] streaming`: true or false, for CSV files (TFRecord and Parquet files go by the memory budget)."""
+    if "streaming" not in data:
+        return
+    if not isinstance(data["streaming"], bool):
+        raise _error(path, f"[data] `streaming` must be true or false. Received: streaming={data['streaming']!r}.")
+    if data.get("format", "csv") != "csv" or "source" in data:
+        raise _error(path, "[data] `streaming` applies to CSV files, not to MNIST or a TFDS source. Remove it.")
+    if "split" in data and data["streaming"]:
+        raise _error(path, "[data] `split` draws rows from each whole file, which streaming never holds. Remove one.")
+    suffixes = (".tfrecord", ".tfrecords", ".parquet")
+    others = [split for split in ("train", "eval", "test") if str(data.get(split, "")).lower().endswith(suffixes)]
+    if others:
+        raise _error(
+            path,
+            f"[data] `streaming` applies to CSV files, but {others} name TFRecord or Parquet files, which are read "
+            "whole or streamed by the memory budget. Remove it.",
+        )
+
+
 def tfds_name(path: str, data: dict) -> str | None:
     """The TFDS dataset of `[data] source = "tfds:NAME"`; checked for form now, for existence when read."""
     if "source" not in data:

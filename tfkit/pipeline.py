@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tfkit.config import PipelineConfig
-from tfkit.data import CsvFiles
+from tfkit.data import CsvFiles, Stream
 from tfkit.estimator import Estimator
 from tfkit.estimator.compile import check_optimizer, make_optimizer
 from tfkit.estimator.inputs import Inputs
@@ -59,7 +59,8 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
     they were: the model_dir (see `tfkit.Estimator`; `[training] overwrite = true` trains in one holding files
     tfkit did not write), the export dir (not the model_dir or a folder above it), and every split: `train`
     and `eval` are read by `Estimator.train` before it builds anything, `test` is read and checked here first
-    (files, columns, labels), and those arrays are evaluated after training.
+    (files, columns, labels), and those arrays are evaluated after training (files too large for memory stream:
+    their glob is resolved now, their rows checked as they are read).
 
     Returns:
         `{"estimator", "eval_metrics", "test_metrics", "export_path"}` (absent parts are None).
@@ -71,8 +72,9 @@ def train(config: PipelineConfig, *, verbose="auto") -> dict:
     if config.test:  # read and checked once, now; evaluated after training from the same arrays
         where = f"{config.path}: [data] test"
         inputs = Inputs(estimator.columns, estimator.head, estimator.label)
-        features, labels = inputs.check_labels(inputs.read(config.data_source("test"), where), where)
-        test = {**features, config.label: labels}
+        test = inputs.check_labels(inputs.read(config.data_source("test"), where), where)
+        if not isinstance(test, Stream):  # arrays: evaluated from memory; a stream is read again then
+            test = {**test[0], config.label: test[1]}
     batch_size = config.training.get("batch_size", 512)
     estimator.train(
         config.data_source("train"),

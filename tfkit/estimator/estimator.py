@@ -14,7 +14,7 @@ from feature_columns.integration import check_columns, is_count
 from tfkit import heads as tfheads
 from tfkit.estimator import compile as compiling
 from tfkit.estimator import model_dir as model_dirs
-from tfkit.estimator.inputs import Inputs, rows
+from tfkit.estimator.inputs import Inputs, adapt_data, rows
 from tfkit.estimator.report import report
 from tfkit.estimator.warm_start import warm_start, warm_start_settings
 from tfkit.export import export_saved_model
@@ -233,7 +233,7 @@ class Estimator:
         self._seed()
         features = fc.FeatureLayer(self.columns)
         if features.needs_adapt:
-            features.adapt(source if isinstance(source, tf.data.Dataset) else source[0])
+            features.adapt(adapt_data(source))
         self._build(features)
         if self.model_dir:
             model_dirs.write_definition(self.model_dir, self._definition(), self._preprocessor.state)

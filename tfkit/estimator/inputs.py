@@ -1,7 +1,8 @@
-"""Raw data to what an Estimator trains on: checked arrays, then preprocessed `tf.data` batches.
+"""Raw data to what an Estimator trains on: checked arrays or a file `Stream`, then preprocessed `tf.data` batches.
 
-`Inputs.read` takes CSV paths, DataFrames, dicts of arrays, `tf.data` datasets and input_fns; arrays are checked
-against the columns (and the labels against the head) before anything runs or is written. `Inputs.batches` maps
+`Inputs.read` takes files (CSV, TFRecord, Parquet: paths, globs or `tfkit.data` file sources), DataFrames, dicts of
+arrays, `tf.data` datasets and input_fns; arrays are checked against the columns (and the labels against the head)
+before anything runs or is written, files too large for memory stream (`tfkit.data.streaming`). `Inputs.batches` maps
 the feature layer's preprocessing (and the head's label preparation) over the batches in `tf.data`, parallel and
 prefetched, so the model step never waits for them.
 """
@@ -9,13 +10,13 @@ prefetched, so the model step never waits for them.
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import pandas as pd
 import tensorflow as tf
 
 from feature_columns.integration import RawFeature, padding_value, to_feature_arrays
 from tfkit import data as tfdata
+from tfkit.data.streaming import Stream, file_source, streams
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,21 +37,27 @@ class Inputs:
     label: str
 
     def read(self, data, where: str, *, need_label: bool = True):
-        """A `tf.data.Dataset` as given (an input_fn is called for it), or checked `(features, labels)` arrays.
+        """A `tf.data.Dataset` as given (an input_fn is called for it), a `Stream` of files too large for memory
+        (see `tfkit.data.streaming.streams`), or checked `(features, labels)` arrays.
 
         Without `need_label`, labels are None. With them come the head's `weight_column` weights, among the
         features (`batches` passes them to Keras as sample weights).
         """
         if callable(data) and not isinstance(data, tf.data.Dataset):
             data = data()
-        if isinstance(data, tf.data.Dataset):
+        if isinstance(data, (tf.data.Dataset, Stream)):  # a Stream: from an earlier `read` (e.g. a config's test)
             return data
         weight_column = self.head.weight_column if need_label else None
-        if isinstance(data, (str, os.PathLike, tfdata.CsvFiles)) or (
-            isinstance(data, (list, tuple)) and data and isinstance(data[0], str)
-        ):
+        source = file_source(data)
+        if source is not None:
+            label = RawFeature(self.label, self.head.label_dtype, shape=self.head.label_shape) if need_label else None
+            stream = Stream.of(source, self.columns, label=label, weight_column=weight_column)
+            if streams(source, stream.files):
+                return stream
+            if not isinstance(source, tfdata.CsvFiles):
+                return stream.arrays()
             return tfdata.read_csv(
-                data,
+                source,
                 self.columns,
                 label=self.label if need_label else None,
                 label_dtype=self.head.label_dtype,
@@ -81,6 +88,8 @@ class Inputs:
         missing from `label_vocabulary` is a clear `ValueError` before anything is written; a dataset's labels
         are checked as the pipeline runs.
         """
+        if isinstance(source, Stream):  # checked block by block as it streams
+            return source
         if isinstance(source, tf.data.Dataset):
             if not isinstance(source.element_spec, tuple):
                 raise ValueError(
@@ -104,13 +113,14 @@ class Inputs:
         Arrays are shuffled and batched whole (see `tfkit.data.preprocessed_batches`); while training (`shuffle`),
         the last partial batch of each epoch is left out, so that every step has one shape (one XLA compilation).
         Arrays read more than once (`passes`) are preprocessed once and kept in memory up to
-        `tfkit.data.CACHE_MAX_BYTES` (see `tfkit.data.cached_batches`).
+        `tfkit.data.CACHE_MAX_BYTES` (see `tfkit.data.cached_batches`). A `Stream` is preprocessed a block at a
+        time (see `tfkit.data.streaming.Stream.batches`), in the same order as the same rows in memory.
         """
         if isinstance(source, tf.data.Dataset):
             labelled = isinstance(source.element_spec, tuple)
             prepare = (lambda *example: self._prepare(preprocessor, *example)) if labelled else preprocessor
             return source.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-        features, labels = source
+        labels = source.label if isinstance(source, Stream) else source[1]
         if labels is None:
             prepare = preprocessor
         else:
@@ -119,6 +129,9 @@ class Inputs:
                 return self._prepare(preprocessor, features, self._listed(labels), *weights)
 
         options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_remainder": shuffle}
+        if isinstance(source, Stream):
+            return source.batches(prepare, **options)
+        features = source[0]
         cached = tfdata.cached_batches(features, labels, prepare, **options) if passes > 1 else None
         return cached if cached is not None else tfdata.preprocessed_batches(features, labels, prepare, **options)
 
@@ -137,5 +150,14 @@ class Inputs:
 
 
 def rows(source) -> int | None:
-    """The number of examples in arrays from `Inputs.read`; None for a dataset (not known before it runs)."""
-    return None if isinstance(source, tf.data.Dataset) else len(source[1])
+    """The number of examples in arrays from `Inputs.read`; None for a dataset or a stream (not known before it
+    runs)."""
+    return None if isinstance(source, (tf.data.Dataset, Stream)) else len(source[1])
+
+
+def adapt_data(source):
+    """What `FeatureLayer.adapt` reads of `source` (from `Inputs.read`): a dataset as it is, a stream's feature
+    blocks (one pass, in file order), the feature arrays."""
+    if isinstance(source, tf.data.Dataset):
+        return source
+    return source.features() if isinstance(source, Stream) else source[0]
