@@ -224,8 +224,8 @@ def test_settings_given_twice_must_agree(tmp_path):
         ({"tf_random_seed": -1}, ValueError, r"`tf_random_seed` must be an integer in \[0, 2\*\*32\)"),
         ({"save_checkpoints_steps": 0}, ValueError, r"`save_checkpoints_steps` must be a positive integer"),
         ({"model_dir": 3}, TypeError, r"^RunConfig: `model_dir` must be a folder path"),
-        ({"train_distribute": "mirrored"}, NotImplementedError, r"`train_distribute` is not supported yet.*one device"),
-        ({"eval_distribute": "mirrored"}, NotImplementedError, r"`eval_distribute` is not supported yet"),
+        ({"train_distribute": "mirroring"}, ValueError, r"`train_distribute` must be None, one of \['auto', "),
+        ({"eval_distribute": "mirrored"}, ValueError, r"`eval_distribute` must be None or `train_distribute` itself"),
     ],
 )
 def test_run_config_refuses_what_has_no_effect(arguments, error, message):
@@ -243,11 +243,12 @@ def test_every_tf_estimator_run_config_argument_maps_or_is_refused():
     ]  # fmt: skip
     assert [field for field in tfkit.RunConfig.__dataclass_fields__] == tf_arguments
     mapped = {"model_dir": "runs/m", "tf_random_seed": 1, "save_checkpoints_steps": 2, "keep_checkpoint_max": 1}
+    mapped |= {"train_distribute": "one_device"}
     for name in tf_arguments:
         if name in mapped:
             tfkit.RunConfig(**{name: mapped[name]})
         else:
-            with pytest.raises((ValueError, NotImplementedError), match=f"`{name}`"):
+            with pytest.raises(ValueError, match=f"`{name}`"):
                 tfkit.RunConfig(**{name: 1})
 
 

@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--max-rows", type=int, help="read only the first rows of each split ([data] max_rows)")
     train.add_argument("--export-dir", help="export base folder (overrides [export] dir)")
     train.add_argument(
+        "--strategy",
+        choices=["auto", "one_device", "mirrored", "multi_worker"],
+        help="where training runs (overrides [training] strategy; multi_worker reads TF_CONFIG)",
+    )
+    train.add_argument(
         "--overwrite",
         action="store_true",
         help="train in a model_dir holding files tfkit did not write ([training] overwrite)",
@@ -132,6 +137,8 @@ def _apply_overrides(config, args):
         training["model_dir"] = args.model_dir
     if getattr(args, "epochs", None):
         training["epochs"] = args.epochs
+    if getattr(args, "strategy", None):
+        training["strategy"] = args.strategy
     return dataclasses.replace(
         config,
         max_rows=getattr(args, "max_rows", None) or config.max_rows,

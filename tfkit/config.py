@@ -142,6 +142,12 @@ SCHEMA = {
         "seed": Option("integer", None, "seeds weight initialisation and shuffling, for reproducible runs"),
         "save_checkpoints_steps": Option("integer", None, "also checkpoint every this many steps, not only per epoch"),
         "overwrite": Option("boolean", False, "train in a model_dir that holds files tfkit did not write"),
+        "strategy": Option(
+            "string",
+            None,
+            'where training runs: "auto", "one_device", "mirrored" or "multi_worker" (--strategy); not set: "auto"',
+        ),
+        "mixed_precision": Option("string", None, '"mixed_float16" (GPUs) or "mixed_bfloat16"; not set: float32'),
     },
     "export": {
         "dir": Option("string", None, "export base folder: each export is a new <dir>/<version>/ (--export-dir)"),

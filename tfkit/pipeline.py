@@ -20,6 +20,8 @@ _ESTIMATOR_OPTIONS = (
     "jit_compile",
     "seed",
     "save_checkpoints_steps",
+    "strategy",
+    "mixed_precision",
 )
 # A wide_and_deep model's optimizers, each side its own, where the config names none: Ftrl on the linear side,
 # Adam (the Estimator's own default) on the DNN side, at these rates.

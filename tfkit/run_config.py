@@ -10,19 +10,20 @@ What each argument becomes:
   after each epoch). tf.estimator's default, a checkpoint every 600 seconds, has no tfkit equivalent: without
   `save_checkpoints_steps` tfkit checkpoints after each epoch.
 - `keep_checkpoint_max`: tfkit keeps one checkpoint, the latest, so only 1 maps.
-- `train_distribute`, `eval_distribute`: not yet: tfkit trains on one device until its `tf.distribute` support
-  (`tfkit.distribute`) lands; a `NotImplementedError` says so.
+- `train_distribute`: the Estimator's `strategy` (a `tf.distribute.Strategy`, or a name
+  `tfkit.distribute.resolve_strategy` knows). `eval_distribute`: the same strategy, or None: tfkit evaluates
+  under the strategy it trains under, so a different one is a `ValueError`.
 - Every other argument (`save_summary_steps`, `save_checkpoints_secs`, `session_config`,
   `keep_checkpoint_every_n_hours`, `log_step_count_steps`, `device_fn`, `protocol`, `experimental_distribute`,
   `experimental_max_worker_delay_secs`, `session_creation_timeout_secs`, `checkpoint_save_graph_def`) has no
   effect in tfkit: given a value, it is a `ValueError` that says what tfkit does instead, never ignored. Left
   out (None), tfkit's behaviour applies.
 
-`TF_CONFIG` is not read: tfkit does not train on a cluster yet.
+`TF_CONFIG` is read by the `"multi_worker"` strategy (`tfkit.distribute`), not by RunConfig.
 
 >>> config = RunConfig(model_dir="runs/m", tf_random_seed=7, save_checkpoints_steps=100)
 >>> config.estimator_arguments()
-{'model_dir': 'runs/m', 'seed': 7, 'save_checkpoints_steps': 100}
+{'model_dir': 'runs/m', 'seed': 7, 'save_checkpoints_steps': 100, 'strategy': None}
 >>> config.replace(tf_random_seed=8).tf_random_seed
 8
 """
@@ -43,13 +44,12 @@ WITHOUT_EFFECT = {
     "keep_checkpoint_every_n_hours": "One checkpoint is kept, the latest",
     "log_step_count_steps": "The progress bar reports every step; `train(verbose=0)` turns it off",
     "device_fn": "Operations are placed as TensorFlow 2 places them",
-    "protocol": "Training runs on one machine",
-    "experimental_distribute": "Training runs on one device",
-    "experimental_max_worker_delay_secs": "Training runs on one machine",
+    "protocol": "A multi-worker strategy's workers talk gRPC, as `TF_CONFIG` describes them",
+    "experimental_distribute": "Pass the strategy as `train_distribute` (the Estimator's `strategy`)",
+    "experimental_max_worker_delay_secs": "A multi-worker strategy's workers train in lockstep",
     "session_creation_timeout_secs": "TensorFlow 2 has no sessions",
     "checkpoint_save_graph_def": "Checkpoints hold weights only; `estimator.json` describes the model",
 }
-DISTRIBUTE = ("train_distribute", "eval_distribute")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ class RunConfig:
         tf_random_seed: an integer in [0, 2**32): the Estimator's `seed`.
         save_checkpoints_steps: also checkpoint every this many training steps (needs a `model_dir`).
         keep_checkpoint_max: None, or 1: tfkit keeps the latest checkpoint only.
-        train_distribute, eval_distribute: None until tfkit distributes training.
+        train_distribute: the Estimator's `strategy`; eval_distribute: None or the same strategy.
         save_summary_steps, save_checkpoints_secs, session_config, keep_checkpoint_every_n_hours,
             log_step_count_steps, device_fn, protocol, experimental_distribute, experimental_max_worker_delay_secs,
             session_creation_timeout_secs, checkpoint_save_graph_def: None; they have no effect in tfkit.
@@ -94,17 +94,17 @@ class RunConfig:
     def __post_init__(self):
         where = "RunConfig"
         # Imported here: tfkit.estimator imports this module, so a module-level import would be circular.
+        from tfkit.distribute import check_strategy
         from tfkit.estimator.model_dir import check_path
 
         object.__setattr__(self, "model_dir", check_path(where, self.model_dir))
-        for name in DISTRIBUTE:
-            value = getattr(self, name)
-            if value is not None:
-                raise NotImplementedError(
-                    f"{where}: `{name}` is not supported yet: tfkit trains on one device until its tf.distribute "
-                    f"support (tfkit.distribute: MirroredStrategy, MultiWorkerMirroredStrategy) lands. Received: "
-                    f"{name}={value!r}. Remove it to train on one device."
-                )
+        check_strategy(where, self.train_distribute, "train_distribute")
+        if self.eval_distribute is not None and self.eval_distribute != self.train_distribute:
+            raise ValueError(
+                f"{where}: `eval_distribute` must be None or `train_distribute` itself: tfkit evaluates under the "
+                f"strategy it trains under. Received: eval_distribute={self.eval_distribute!r} and train_distribute="
+                f"{self.train_distribute!r}. Remove `eval_distribute`."
+            )
         for name, instead in WITHOUT_EFFECT.items():
             value = getattr(self, name)
             if value is not None:
@@ -140,18 +140,20 @@ class RunConfig:
             "model_dir": self.model_dir,
             "seed": self.tf_random_seed,
             "save_checkpoints_steps": self.save_checkpoints_steps,
+            "strategy": self.train_distribute,
         }
 
 
-def apply_run_config(where: str, config, model_dir, seed, save_checkpoints_steps) -> tuple:
-    """`(model_dir, seed, save_checkpoints_steps)`: an Estimator's own arguments with `config`'s merged in.
+def apply_run_config(where: str, config, model_dir, seed, save_checkpoints_steps, strategy=None) -> tuple:
+    """`(model_dir, seed, save_checkpoints_steps, strategy)`: an Estimator's own arguments with `config`'s merged in.
 
     A setting given both ways must agree, as tf.estimator required of `model_dir`.
 
     >>> apply_run_config("Estimator", RunConfig(tf_random_seed=3), "runs/m", None, None)
-    ('runs/m', 3, None)
+    ('runs/m', 3, None, None)
     """
     arguments = {"model_dir": model_dir, "seed": seed, "save_checkpoints_steps": save_checkpoints_steps}
+    arguments["strategy"] = strategy
     if config is None:
         return tuple(arguments.values())
     if not isinstance(config, RunConfig):
@@ -161,6 +163,7 @@ def apply_run_config(where: str, config, model_dir, seed, save_checkpoints_steps
             "`tfkit.RunConfig(model_dir=..., tf_random_seed=..., save_checkpoints_steps=...)`."
         )
     names = {"model_dir": "model_dir", "seed": "tf_random_seed", "save_checkpoints_steps": "save_checkpoints_steps"}
+    names["strategy"] = "train_distribute"
     for name, value in config.estimator_arguments().items():
         given = os.fspath(arguments[name]) if isinstance(arguments[name], os.PathLike) else arguments[name]
         if value is None:

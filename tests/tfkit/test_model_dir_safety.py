@@ -69,7 +69,9 @@ def test_a_model_dir_holding_files_tfkit_did_not_write_is_refused_unless_told_to
     estimator.train(_frame(), epochs=2, batch_size=16, verbose=0, overwrite=True)
     assert len(estimator.history["loss"]) == 2  # both epochs ran: nothing was restored from the foreign backup
     assert (model_dir / "notes.txt").read_text() == "keep me"
-    assert sorted(os.listdir(model_dir)) == ["estimator.json", "logs", "model.weights.h5", "notes.txt"]
+    assert sorted(os.listdir(model_dir)) == [
+        "distribution.json", "estimator.json", "logs", "model.weights.h5", "notes.txt"
+    ]  # fmt: skip
     restored = _estimator(model_dir)
     assert restored.trained
     np.testing.assert_allclose(

@@ -4,8 +4,9 @@ Each is a `tfkit.Estimator` subclass with the matching head and builder: code wr
 `tf.estimator.DNNClassifier(feature_columns=..., hidden_units=...)` keeps its arguments, and trains with the
 optimizer and learning rate `tf.estimator` chose. Differences: labels are read from the column named `label`
 (default `"label"`); `config` is a `tfkit.RunConfig` (tf.estimator's arguments; those without effect in tfkit
-are refused) or a dict of tfkit's run settings (`seed`, `steps_per_execution`, `jit_compile`,
-`save_checkpoints_steps`); a named optimizer's rate can be set with `learning_rate`
+are refused; its `train_distribute` is the strategy) or a dict of tfkit's run settings (`seed`,
+`steps_per_execution`, `jit_compile`, `save_checkpoints_steps`, `strategy`, `mixed_precision`); a named
+optimizer's rate can be set with `learning_rate`
 (`linear_learning_rate` and `dnn_learning_rate` for wide and deep) instead of passing an optimizer instance.
 
 >>> import pandas as pd

@@ -11,7 +11,7 @@ from tfkit.heads import BinaryHead, MultiClassHead
 from tfkit.run_config import RunConfig
 
 # The `Estimator` settings a dict `config` may hold: run settings, as a `tf.estimator.RunConfig` held them.
-CONFIG_KEYS = ("seed", "steps_per_execution", "jit_compile", "save_checkpoints_steps")
+CONFIG_KEYS = ("seed", "steps_per_execution", "jit_compile", "save_checkpoints_steps", "strategy", "mixed_precision")
 
 # Every canned argument, documented once; each class's `Args:` section is made from its own signature.
 ARGS = {

@@ -4,7 +4,8 @@
 - `model_dir`: the on-disk format (definition, feature state, weights, checkpoints) and rebuilding a model from it;
 - `inputs`: raw sources (CSV paths, DataFrames, dicts, `tf.data` datasets, input_fns) to checked arrays and
   preprocessed batches;
-- `compile`: the optimizer from a name or an instance, and the XLA policy;
+- `compile`: the optimizer from a name or an instance, the XLA and mixed-precision policy;
+- `fitting`: Keras's `fit` with tfkit's callbacks (checkpoints, logs, early stopping; a non-chief worker's kept apart);
 - `report`: the evaluation report and plots for the head's kind;
 - `warm_start`: start a model from an earlier one (reads model_dirs through `model_dir` only).
 

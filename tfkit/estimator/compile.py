@@ -1,16 +1,18 @@
-"""How an Estimator compiles its model: the optimizer from a name or an instance, and the XLA policy.
+"""How an Estimator compiles its model: the optimizer from a name or an instance, the XLA and mixed-precision policy.
 
 Every choice is checked when the Estimator is constructed (`check_optimizer`, `check_jit_compile`,
-`check_steps_per_execution`), so a misspelled optimizer fails before any data is read.
+`check_steps_per_execution`, `check_mixed_precision`), so a misspelled optimizer fails before any data is read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import math
 
 import keras
+import tensorflow as tf
 
 from feature_columns.integration import is_count, is_number, preprocessed_spec, walk_layers
 from tfkit.heads.sampled import SampledHead
@@ -23,6 +25,8 @@ DEFAULT_OPTIMIZER = "adam"
 DEFAULT_LEARNING_RATE = 0.001
 REFERENCE_BATCH_SIZE = 32
 JIT_COMPILE_CHOICES = (True, False, "auto")
+# Keras's mixed dtype policies: float32 variables, 16-bit computations (float16 wants a GPU; bfloat16 runs anywhere).
+MIXED_PRECISION = ("mixed_float16", "mixed_bfloat16")
 
 
 def _optimizer_classes() -> dict:
@@ -126,6 +130,42 @@ def check_steps_per_execution(where: str, steps_per_execution) -> None:
             f"{where}: `steps_per_execution` must be a positive integer (training steps per call into TensorFlow). "
             f"Received: steps_per_execution={steps_per_execution!r} (of type {type(steps_per_execution).__name__})."
         )
+
+
+def check_mixed_precision(where: str, mixed_precision) -> None:
+    """Raises unless `mixed_precision` is None (float32 throughout) or one of `MIXED_PRECISION`.
+
+    >>> check_mixed_precision("Estimator", "bfloat16")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Estimator: `mixed_precision` must be None or one of ('mixed_float16', 'mixed_bfloat16'). ...
+    """
+    if mixed_precision is not None and mixed_precision not in MIXED_PRECISION:
+        raise ValueError(
+            f"{where}: `mixed_precision` must be None or one of {MIXED_PRECISION}. Received: mixed_precision="
+            f"{mixed_precision!r} (of type {type(mixed_precision).__name__}). 'mixed_float16' is for GPUs; "
+            "'mixed_bfloat16' runs on CPUs and recent GPUs and TPUs."
+        )
+
+
+@contextlib.contextmanager
+def precision(mixed_precision: str | None):
+    """Layers made inside compute in `mixed_precision` (their variables stay float32); None leaves Keras's policy.
+
+    The policy is Keras's global one, set for the block only, so that only the model built inside it is mixed.
+    Heads are made before it (float32: logits, losses and exported outputs stay float32).
+    """
+    if mixed_precision is None:
+        yield
+        return
+    if mixed_precision == "mixed_float16" and not tf.config.list_logical_devices("GPU"):
+        logger.warning("Estimator: mixed_precision='mixed_float16' on a CPU is slow; 'mixed_bfloat16' is not.")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(mixed_precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def use_xla(jit_compile, columns, core: keras.Model, head) -> bool:

@@ -2,55 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 import feature_columns as fc
 from feature_columns.integration import check_columns, is_count
+from tfkit import distribute
 from tfkit import heads as tfheads
 from tfkit.estimator import compile as compiling
+from tfkit.estimator import fitting
 from tfkit.estimator import model_dir as model_dirs
 from tfkit.estimator.inputs import Inputs, adapt_data, rows
 from tfkit.estimator.report import report
 from tfkit.estimator.warm_start import warm_start, warm_start_settings
 from tfkit.export import export_saved_model
 from tfkit.files import write_json
-from tfkit.graph_errors import rejection_message
 from tfkit.models import BUILDERS, check_params, split
 from tfkit.run_config import apply_run_config, takes_input_fn
 
-# Epochs without a better validation loss before training stops (and the best weights come back).
-DEFAULT_EARLY_STOPPING_PATIENCE = 3
-
-
-@contextlib.contextmanager
-def _column_checks(where: str, backup: str | None = None):
-    """Re-raises a column's check failing in the input pipeline (a `tf.data` input is checked as it streams, not
-    before) as a ValueError whose first line is the check's own message and fix, not TensorFlow's long
-    `InvalidArgumentError`. Checkpoints already written (`backup`) are kept, and said so."""
-    try:
-        yield
-    except tf.errors.InvalidArgumentError as error:
-        if "assertion failed: " not in error.message:  # not a check's failure: TensorFlow's error is all there is
-            raise
-        text = f"{where}: {rejection_message(error)}"
-        if backup and os.path.exists(backup):
-            text += f"\nThe last checkpoint, written before the failing batch, stays in {backup!r}: fix the data and "
-            text += "train again to resume from it."
-        raise ValueError(text) from None
-
-
-class _StepProgbarLogger(keras.callbacks.ProgbarLogger):
-    """Keras's progress bar, counting the steps that ran: Keras reports the end of each call as a whole block of
-    `steps_per_execution` steps, so an epoch of 28 steps in blocks of 32 showed "32/28". Counts are capped at the
-    epoch's steps where Keras knows them (tfkit's own inputs, datasets of known cardinality)."""
-
-    def on_train_batch_end(self, batch, logs=None):
-        super().on_train_batch_end(batch if self.target is None else min(batch, self.target - 1), logs)
+logger = logging.getLogger(__name__)
 
 
 class Estimator:
@@ -74,8 +47,18 @@ class Estimator:
             `tfkit.estimator.compile.OPTIMIZERS`), made with `learning_rate`.
         learning_rate: the named optimizer's rate; None gives `0.001 * sqrt(batch_size / 32)` for `train`'s
             batch size (0.004 at 512: see `tfkit.estimator.compile.batch_learning_rate`). An optimizer instance
-            has its own rate, so `learning_rate` must then be None.
-        steps_per_execution: training steps per call into TensorFlow (fewer Python round trips).
+            has its own rate, so `learning_rate` must then be None. Under a `strategy`, `batch_size` is the GLOBAL
+            batch, split evenly among the replicas, and the loss is averaged over it: 2 replicas at
+            `batch_size=512` take the steps one device takes at 512 (each replica computing 256 examples), at the
+            same rate. To keep 512 examples per replica on 4 replicas, pass `batch_size=2048`: the default rate
+            becomes 0.008 (square-root scaling); a rate of your own, scale it yourself.
+        steps_per_execution: training steps per call into TensorFlow (fewer Python round trips). On several
+            replicas, one step per call (Keras 3.15's loop of several fails under `MirroredStrategy`,
+            keras-team/keras#19246), without XLA (see `tfkit.distribute.check_jit_compile`). Measured by
+            bench/gpu_check.py on the benchmark's taxi model (200,000 rides, batch 512) on this 2-core machine, two
+            runs (it is shared and noisy): one device at 32 steps per call with XLA, 36k and 68k examples/s; one
+            step per call without XLA, 72k and 49k; mirrored over 2 logical CPUs, 18k and 28k. The two replicas
+            share the same two cores, so their per-step synchronisation is the cost, not the steps per call.
         jit_compile: True, False or `"auto"`: compile the model's steps with XLA. `"auto"` (the default) does where
             it pays: every layer of the model and its head allow it (sampled heads and label vocabularies do not),
             every preprocessed feature has a fixed width (multivalent ids are padded per batch: XLA would compile
@@ -93,8 +76,17 @@ class Estimator:
             to whole `steps_per_execution` blocks), not only after each epoch, as `tf.estimator.RunConfig` did. A
             run killed mid-epoch then keeps the weights and optimizer state of its last step checkpoint; Keras's
             `BackupAndRestore`, which writes it, starts that epoch's data again from its first batch.
-        config: a `tfkit.RunConfig` (tf.estimator's argument names): its `model_dir`, `tf_random_seed` (`seed`) and
-            `save_checkpoints_steps` apply, and must agree with those given here as well; or None.
+        config: a `tfkit.RunConfig` (tf.estimator's argument names): its `model_dir`, `tf_random_seed` (`seed`),
+            `save_checkpoints_steps` and `train_distribute` (`strategy`) apply, and must agree with those given
+            here as well; or None.
+        strategy: where training runs (`tfkit.distribute.resolve_strategy`): None or `"auto"` (every GPU when
+            there are two or more, else one device), `"one_device"`, `"mirrored"` (every GPU, else every logical
+            CPU), `"multi_worker"` (the cluster of `TF_CONFIG`: only the chief keeps checkpoints, logs, evaluation
+            files and exports; a killed worker, restarted with the others, resumes from the last checkpoint) or a
+            `tf.distribute.Strategy`. Preprocessing runs in `tf.data` under every strategy. The strategy and its
+            replica count are logged and recorded in `model_dir/distribution.json`.
+        mixed_precision: None, `"mixed_float16"` (GPUs) or `"mixed_bfloat16"`: the model body computes in 16 bits
+            with float32 variables; the head's logits, losses and exported outputs stay float32.
 
     Example:
 
@@ -124,10 +116,12 @@ class Estimator:
         warm_start_from=None,
         save_checkpoints_steps: int | None = None,
         config=None,
+        strategy=None,
+        mixed_precision: str | None = None,
     ):
         where = type(self).__name__
-        run_settings = apply_run_config(where, config, model_dir, seed, save_checkpoints_steps)  # config's, merged
-        model_dir, seed, save_checkpoints_steps = run_settings
+        run_settings = apply_run_config(where, config, model_dir, seed, save_checkpoints_steps, strategy)
+        model_dir, seed, save_checkpoints_steps, strategy = run_settings  # config's, merged
         try:
             self.columns = check_columns(feature_columns)
         except (TypeError, ValueError) as error:
@@ -152,7 +146,6 @@ class Estimator:
         compiling.check_steps_per_execution(where, steps_per_execution)
         self.steps_per_execution = steps_per_execution
         compiling.check_jit_compile(where, jit_compile)
-        self.jit_compile = jit_compile
         if seed is not None and not (is_count(seed, minimum=0) and seed < 2**32):
             raise ValueError(
                 f"{where}: `seed` must be an integer in [0, 2**32) or None. Received: seed={seed!r} (of type "
@@ -168,6 +161,10 @@ class Estimator:
                 f"model_dir={self.model_dir!r}."
             )
         self.save_checkpoints_steps = save_checkpoints_steps
+        compiling.check_mixed_precision(where, mixed_precision)
+        self.mixed_precision = mixed_precision
+        self.strategy = distribute.resolve_strategy(where, strategy)  # last: "multi_worker" starts a server
+        self.jit_compile = distribute.check_jit_compile(where, self.strategy, jit_compile)
         self.model: keras.Model | None = None
         self.trained = False
         self.history: dict = {}
@@ -198,17 +195,19 @@ class Estimator:
             # The head was made before the seed applied (by the caller, or in __init__): remade from its config,
             # its projection's initial weights come from the seed too.
             self.head = type(self.head).from_config(self.head.get_config())
-        self.model = BUILDERS[self.model_name](features, self.head, **self.model_params)
-        self._preprocessor, self._core = split(self.model)
-        compiling.compile_core(
-            self._core,
-            self.head,
-            features.columns,
-            optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
-            steps_per_execution=self.steps_per_execution,
-            jit_compile=self.jit_compile,
-        )
+        # Variables, optimizer and metrics are made under the strategy; layers (not the head) in mixed precision.
+        with self.strategy.scope(), compiling.precision(self.mixed_precision):
+            self.model = BUILDERS[self.model_name](features, self.head, **self.model_params)
+            self._preprocessor, self._core = split(self.model)
+            compiling.compile_core(
+                self._core,
+                self.head,
+                features.columns,
+                optimizer=self.optimizer,
+                learning_rate=self.learning_rate,
+                steps_per_execution=distribute.steps_per_execution(self.strategy, self.steps_per_execution),
+                jit_compile=self.jit_compile,
+            )
 
     def _restore(self) -> None:
         """Rebuilds the model a `model_dir` holds, with its saved feature state (not a new adapt: a resumed run must
@@ -221,22 +220,26 @@ class Estimator:
             return
         saved.check_definition(type(self).__name__, definition)
         self._seed()
-        self._build(saved.feature_layer())
+        with self.strategy.scope():  # its embedding tables are the strategy's variables
+            features = saved.feature_layer()
+        self._build(features)
         if saved.trained:
-            self._core.optimizer.build(self._core.trainable_variables)  # so its saved slots (Adam's moments) load
+            with self.strategy.scope():  # its slots are the strategy's variables too
+                self._core.optimizer.build(self._core.trainable_variables)  # so its saved slots (Adam's moments) load
             saved.load_weights(self.model)
             self.trained = True
 
-    def _build_from(self, source) -> None:
+    def _build_from(self, source, write_dir: str | None) -> None:
         """A first `train`: adapts the columns to `source` (one pass), builds the model and writes its definition
-        (before the first epoch, so a killed run is resumed with the same model, or refused)."""
+        to `write_dir` (before the first epoch, so a killed run is resumed with the same model, or refused)."""
         self._seed()
-        features = fc.FeatureLayer(self.columns)
+        with self.strategy.scope():  # its embedding tables are the strategy's variables
+            features = fc.FeatureLayer(self.columns)
         if features.needs_adapt:
             features.adapt(adapt_data(source))
         self._build(features)
-        if self.model_dir:
-            model_dirs.write_definition(self.model_dir, self._definition(), self._preprocessor.state)
+        if write_dir:
+            model_dirs.write_definition(write_dir, self._definition(), self._preprocessor.state)
 
     def _require_trained(self, where: str) -> None:
         if not self.trained:
@@ -293,23 +296,31 @@ class Estimator:
             raise TypeError(f"{where}: `overwrite` must be True or False. Received: overwrite={overwrite!r}.")
         if self.model is None and self.model_dir:
             model_dirs.check_foreign(where, self.model_dir, overwrite)
+        distribute.check_batch_size(where, batch_size, self.strategy)
         source = self._inputs.check_labels(self._inputs.read(data, where), where)
         validation = None
         if validation_data is not None:
             check = f"{where}(validation_data)"
             validation = self._inputs.check_labels(self._inputs.read(validation_data, check), check)
-        patience = _early_stopping_patience(where, early_stopping_patience, validation)
-        with _column_checks(where, self.model_dir and self._path(model_dirs.BACKUP_DIR)):
-            self._fit(source, validation, epochs, steps, batch_size, patience, [*callbacks], verbose)
-        self.trained = True
-        if self.model_dir:
-            model_dirs.write_weights(self.model_dir, self.model)
+        patience = fitting.early_stopping_patience(where, early_stopping_patience, validation)
+        logger.info(
+            "%s: training with %s (%d replicas, %d workers).", where, *distribute.describe(self.strategy).values()
+        )
+        backup = self.model_dir and self._path(model_dirs.BACKUP_DIR)
+        # On a non-chief worker, `write_dir` is a temporary folder, removed with all it holds.
+        with fitting.column_checks(where, backup), distribute.writes_to(self.strategy, self.model_dir) as write_dir:
+            self._fit(source, validation, epochs, steps, batch_size, patience, [*callbacks], verbose, write_dir)
+            self.trained = True
+            if write_dir:
+                model_dirs.write_weights(write_dir, self.model)
         return self
 
-    def _fit(self, source, validation, epochs, steps, batch_size, patience, callbacks, verbose) -> None:
+    def _fit(self, source, validation, epochs, steps, batch_size, patience, callbacks, verbose, write_dir) -> None:
         """`train` once its arguments are checked: builds the model on a first call, then runs Keras's `fit`."""
         if self.model is None:
-            self._build_from(source)
+            self._build_from(source, write_dir)
+        if write_dir:  # after the definition: a first one clears the model_dir of another model's files
+            model_dirs.write_distribution(write_dir, distribute.describe(self.strategy))
         resuming = self.trained or (self.model_dir and os.path.exists(self._path(model_dirs.BACKUP_DIR)))
         if self.warm_start_from is not None and not resuming:
             warm_start_source, pattern = self.warm_start_from
@@ -318,6 +329,7 @@ class Estimator:
         train_ds = self._inputs.batches(
             source, self._preprocessor, batch_size, shuffle=True, seed=self.seed, passes=passes
         )
+        train_ds = distribute.sharded(train_ds, by_file=rows(source) is None)
         if self.learning_rate is None and not isinstance(self.optimizer, keras.optimizers.Optimizer):
             self._core.optimizer.learning_rate = compiling.batch_learning_rate(batch_size)  # batch_size is checked
         if steps is not None:
@@ -325,36 +337,10 @@ class Estimator:
             train_ds, epochs = train_ds.repeat().take(steps), 1
         if validation is not None:
             validation = self._inputs.batches(validation, self._preprocessor, batch_size, shuffle=False, passes=epochs)
-        callbacks += self._callbacks(patience)
-        if verbose != 0 and not any(isinstance(callback, keras.callbacks.ProgbarLogger) for callback in callbacks):
-            callbacks.append(_StepProgbarLogger())
-        history = self._core.fit(
-            train_ds,
-            epochs=epochs,
-            validation_data=validation,
-            callbacks=callbacks,
-            shuffle=False,  # the input pipeline shuffles whole batches itself
-            verbose=verbose,
+        callbacks += fitting.callbacks(write_dir, self.model_dir, self.save_checkpoints_steps, patience)
+        self.history = fitting.fit(
+            self._core, train_ds, validation, epochs=epochs, callbacks=callbacks, verbose=verbose
         )
-        self.history = history.history
-
-    def _callbacks(self, early_stopping_patience) -> list:
-        """Checkpoints and TensorBoard logs in `model_dir`, and early stopping, as asked."""
-        callbacks = []
-        if self.model_dir:
-            callbacks += [
-                keras.callbacks.BackupAndRestore(
-                    self._path(model_dirs.BACKUP_DIR), save_freq=self.save_checkpoints_steps or "epoch"
-                ),
-                keras.callbacks.TensorBoard(self._path(model_dirs.LOGS_DIR), write_graph=False),
-            ]
-        if early_stopping_patience is not None:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=early_stopping_patience, restore_best_weights=True, verbose=1
-                )
-            )
-        return callbacks
 
     @takes_input_fn
     def evaluate(self, data, *, batch_size: int = 512, name: str = "eval") -> dict:
@@ -372,7 +358,7 @@ class Estimator:
         source = self._inputs.read(data, where)
         # Three passes (metrics, labels, predictions): arrays are preprocessed once and replayed from memory.
         dataset = self._inputs.batches(source, self._preprocessor, batch_size, shuffle=False, passes=3)
-        with _column_checks(where):
+        with fitting.column_checks(where):
             results = self._core.evaluate(dataset, return_dict=True, verbose=0)
             labels = np.concatenate([np.asarray(batch[1]) for batch in dataset.map(lambda x, y, *w: (x, y))])
             logits = self._core.predict(dataset.map(lambda x, *rest: x), verbose=0)
@@ -380,12 +366,13 @@ class Estimator:
         metrics["average_loss"] = metrics["loss"]
         values, plots = report(self.head, labels, logits)
         metrics.update({key: values[key] for key in ("prediction/mean", "label/mean") if key in values})
-        if self.model_dir:
-            folder = self._path(model_dirs.EVAL_DIR)
-            write_json(os.path.join(folder, "metrics.json"), {"name": name, "metrics": metrics})
-            write_json(os.path.join(folder, "report.json"), {"name": name, "report": values})
-            if plots is not None:
-                plots(folder)
+        with distribute.writes_to(self.strategy, self.model_dir) as write_dir:  # the chief's model_dir is kept
+            if write_dir:
+                folder = os.path.join(write_dir, model_dirs.EVAL_DIR)
+                write_json(os.path.join(folder, "metrics.json"), {"name": name, "metrics": metrics})
+                write_json(os.path.join(folder, "report.json"), {"name": name, "report": values})
+                if plots is not None:
+                    plots(folder)
         return metrics
 
     @takes_input_fn
@@ -394,7 +381,7 @@ class Estimator:
         self._require_trained("predict")
         where = f"{type(self).__name__}.predict"
         source = self._inputs.read(data, where, need_label=False)
-        with _column_checks(where):
+        with fitting.column_checks(where):
             logits = self._core.predict(
                 self._inputs.batches(source, self._preprocessor, batch_size, shuffle=False), verbose=0
             )
@@ -416,22 +403,11 @@ class Estimator:
         `column_signatures` (`{signature name: dense column name}`) adds signatures returning a column's dense
         output, e.g. `{"embedding": "item_embedding"}` for the item vectors. `export_dir_base` must not be the
         `model_dir` or a folder above it (a model_dir inside an export is refused); `model_dir/export` is fine.
+        Under a multi-worker strategy only the chief's export is kept: another worker's goes to a temporary folder,
+        removed before this returns its (then gone) path.
         """
         self._require_trained("export_saved_model")
         model_dirs.check_export_base(f"{type(self).__name__}.export_saved_model", self.model_dir, export_dir_base)
         signatures = {"version": version, "column_signatures": column_signatures}
-        return export_saved_model(self.model, export_dir_base, serving_input_receiver_fn, **signatures)
-
-
-def _early_stopping_patience(where: str, patience, validation) -> int | None:
-    """The epochs of patience `train` gives early stopping; None for none."""
-    if patience == "auto":
-        return None if validation is None else DEFAULT_EARLY_STOPPING_PATIENCE
-    if patience is not None and not is_count(patience, minimum=0):
-        raise ValueError(
-            f"{where}: `early_stopping_patience` must be a number of epochs (>= 0), 'auto' or None. "
-            f"Received: early_stopping_patience={patience!r}."
-        )
-    if patience is not None and validation is None:
-        raise ValueError(f"{where}: `early_stopping_patience` needs `validation_data` to watch.")
-    return patience
+        with distribute.writes_to(self.strategy, export_dir_base) as base:
+            return export_saved_model(self.model, base, serving_input_receiver_fn, **signatures)

@@ -8,7 +8,9 @@ A model_dir holds:
 - `model.weights.h5`: the weights after the last finished `train`;
 - `backup/`: Keras `BackupAndRestore`'s state after each epoch (or every `save_checkpoints_steps`), so a killed
   `train` resumes where it stopped; removed when a run finishes;
-- `logs/` (TensorBoard) and `eval/` (the last evaluation's metrics, report and plots).
+- `logs/` (TensorBoard) and `eval/` (the last evaluation's metrics, report and plots);
+- `distribution.json`: where the last `train` ran: `{"strategy": ..., "replicas": ..., "workers": ...}`
+  (`tfkit.distribute.describe`).
 
 A model_dir is a folder of its own: one holding files but no `estimator.json` (another model's `model.weights.h5`,
 anything tfkit did not write) is trained in only when `train` is told to `overwrite` (`check_foreign`), and one
@@ -40,8 +42,9 @@ WEIGHTS_FILE = "model.weights.h5"
 BACKUP_DIR = "backup"
 LOGS_DIR = "logs"
 EVAL_DIR = "eval"
+DISTRIBUTION_FILE = "distribution.json"
 # What an Estimator writes in its model_dir: estimator.json first, then the others.
-OWN_ENTRIES = (DEFINITION_FILE, WEIGHTS_FILE, BACKUP_DIR, LOGS_DIR, EVAL_DIR)
+OWN_ENTRIES = (DEFINITION_FILE, WEIGHTS_FILE, BACKUP_DIR, LOGS_DIR, EVAL_DIR, DISTRIBUTION_FILE)
 SAVED_MODEL_FILE = "saved_model.pb"
 
 
@@ -307,3 +310,8 @@ def write_definition(path: str, record: dict, feature_state: dict) -> None:
 def write_weights(path: str, model: keras.Model) -> None:
     """Writes `model.weights.h5` atomically: a run killed while writing leaves the previous weights."""
     write_atomically(os.path.join(path, WEIGHTS_FILE), model.save_weights)
+
+
+def write_distribution(path: str, run: dict) -> None:
+    """Writes `distribution.json`: the strategy, replicas and workers of the `train` starting (replaced by each)."""
+    write_json(os.path.join(path, DISTRIBUTION_FILE), run)

@@ -197,7 +197,7 @@ class SampledHead(MultiClassHead):
         """The sampled loss while `training` (the full logits are never computed); the full softmax otherwise."""
         if not training:
             return super().compute_loss(hidden, labels, sample_weight)
-        hidden = tf.convert_to_tensor(hidden, dtype=self.compute_dtype)
+        hidden = tf.cast(hidden, self.compute_dtype)  # a mixed-precision body's bfloat16/float16, in the head's float32
         if not self.built:
             self.build(hidden.shape)
         true_classes = tf.reshape(self.prepare_labels(labels), (-1, 1))

@@ -13,6 +13,7 @@ import keras
 import tensorflow as tf
 
 from feature_columns.integration import is_number
+from tfkit.distribute import replica_gradients, step_logs
 from tfkit.heads import Head
 
 
@@ -33,7 +34,8 @@ class HeadModel(keras.Model):
     `loss` or `metrics`: they are the head's. Training minimizes and logs the head's loss plus weight penalties
     (regularizers); evaluation logs the head's loss alone, as `tf.estimator` did, and the head's metrics.
     Labels may be raw (the head's `prepare_labels` runs in the step) or already prepared in the input pipeline;
-    a third dataset element is taken as sample weights.
+    a third dataset element is taken as sample weights. Under a `tf.distribute` strategy the loss is averaged over
+    the GLOBAL batch (each replica's mean weighted by its share of the examples), whatever the head.
 
     Args:
         body: a Keras model (or layer) from the inputs to hidden activations `[batch, d]`; a `keras.Sequential`
@@ -68,6 +70,18 @@ class HeadModel(keras.Model):
             # backend builds a model only in that call, so a HeadModel trained from scratch would be saved unbuilt
             # (and reloaded with an optimizer that has no slots to load).
             self.build(keras.tree.map_structure(lambda tensor: tuple(tensor.shape), body.input))
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.15's TF trainer builds a model made under a strategy from its first batch, reduced across the
+        # replicas with `strategy.reduce`, which fails under MultiWorkerMirroredStrategy on a dict of features
+        # ("Attempt to convert a value ({...: PerReplica...}) ... to a Tensor"). A built HeadModel needs no data:
+        # only its optimizer is left to build, in the cross-replica context, as Keras would.
+        if not self.built:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+        return None
 
     def build(self, input_shape):
         if not self.body.built:
@@ -125,12 +139,12 @@ class HeadModel(keras.Model):
             loss = self.head.compute_loss(hidden, y, sample_weight, training=True)
             penalties = self._penalties()
             scaled = self.optimizer.scale_loss(_global_share(loss, tf.shape(hidden)[0], penalties))
-        gradients = tape.gradient(scaled, self.trainable_weights)
+        gradients = replica_gradients(tape.gradient(scaled, self.trainable_weights))
         if self.gradient_clip_norm is not None:
             gradients, _ = tf.clip_by_global_norm(gradients, self.gradient_clip_norm)
         self.optimizer.apply(gradients, self.trainable_weights)
         self.loss_tracker.update_state(loss + penalties, sample_weight=tf.shape(hidden)[0])
-        return {"loss": self.loss_tracker.result()}
+        return step_logs({"loss": self.loss_tracker.result()})
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -139,7 +153,7 @@ class HeadModel(keras.Model):
         loss = self.head.logits_loss(labels, logits, sample_weight)
         self.loss_tracker.update_state(loss, sample_weight=tf.shape(logits)[0])
         self.head.update_metrics(self.head_metrics, labels, logits, sample_weight)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return step_logs({metric.name: metric.result() for metric in self.metrics})
 
     def get_config(self):
         config = super().get_config()
