@@ -28,6 +28,8 @@ import tempfile
 
 import tensorflow as tf
 
+from tfkit.data.streaming import Stream, shard
+
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
@@ -214,13 +216,33 @@ def check_jit_compile(where: str, strategy: tf.distribute.Strategy, jit_compile)
     return False
 
 
-def sharded(dataset: tf.data.Dataset, *, by_file: bool) -> tf.data.Dataset:
-    """`dataset` told how each worker of a multi-worker run takes its share: by file (a dataset reading files, each
-    worker reads its own), else by data (every worker reads everything and keeps its share of each global batch).
-    One worker, or one machine's replicas, split each global batch whatever this says."""
+def worker_source(strategy: tf.distribute.Strategy, source):
+    """This worker's share of `source` (from `Inputs.read`): on a multi-worker cluster a `Stream` of files keeps
+    every `workers`-th file (`tfkit.data.shard`), so each file is read by one worker; anything else as it is
+    (`sharded` tells `tf.data` how to split it)."""
+    workers = describe(strategy)["workers"]
+    if workers == 1 or not isinstance(source, Stream):
+        return source
+    resolver = strategy.cluster_resolver
+    spec = resolver.cluster_spec()
+    # Workers are numbered chief first (when there is one), then the `worker` tasks in order.
+    chiefs = spec.num_tasks("chief") if "chief" in spec.jobs else 0
+    index = resolver.task_id if resolver.task_type == "chief" else chiefs + resolver.task_id
+    return shard(source, workers, index)
+
+
+def sharded(dataset: tf.data.Dataset, source) -> tf.data.Dataset:
+    """`dataset`, made from `source`, told how each worker of a multi-worker run takes its share: a `Stream` is one
+    worker's files already (`worker_source`); arrays by data (every worker reads them and keeps its share of each
+    global batch); a dataset of the user's by file where it reads files, else by data (tf.data's `AUTO`). One
+    machine's replicas split each global batch whatever this says."""
     options = tf.data.Options()
     policy = tf.data.experimental.AutoShardPolicy
-    options.experimental_distribute.auto_shard_policy = policy.AUTO if by_file else policy.DATA
+    if isinstance(source, Stream):
+        options.experimental_distribute.auto_shard_policy = policy.OFF
+    else:
+        by_file = isinstance(source, tf.data.Dataset)
+        options.experimental_distribute.auto_shard_policy = policy.AUTO if by_file else policy.DATA
     return dataset.with_options(options)
 
 

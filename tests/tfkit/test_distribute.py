@@ -163,3 +163,37 @@ def test_config_and_command_line_choose_the_strategy(tmp_path, capsys):
     assert main(["train", str(path), "--strategy", "one_device"]) == 0
     record = json.loads((tmp_path / "model" / "distribution.json").read_text())
     assert record == {"strategy": "OneDeviceStrategy", "replicas": 1, "workers": 1}
+
+
+class _ClusterStrategy:
+    """What `tfkit.distribute` reads of a multi-worker strategy, for a cluster of a chief and two workers."""
+
+    num_replicas_in_sync = 3
+
+    def __init__(self, task_type, task_id):
+        spec = tf.train.ClusterSpec({"chief": ["localhost:1"], "worker": ["localhost:2", "localhost:3"]})
+        self.cluster_resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+            spec, task_type=task_type, task_id=task_id
+        )
+
+
+def test_each_worker_streams_its_own_files(tmp_path):
+    for i in range(6):
+        (tmp_path / f"part-{i}.csv").write_text(f"x,y\n{i},{2 * i}\n")
+    stream = tfkit.data.Stream.of(tfkit.data.CsvFiles(str(tmp_path / "part-*.csv")), [NumericColumn("x")], label=None)
+    # 3 workers, chief first: the chief reads parts 0 and 3, worker 0 parts 1 and 4, worker 1 parts 2 and 5
+    shares = {
+        (kind, index): [
+            os.path.basename(f) for f in distribute.worker_source(_ClusterStrategy(kind, index), stream).files
+        ]
+        for kind, index in [("chief", 0), ("worker", 0), ("worker", 1)]
+    }
+    assert shares == {
+        ("chief", 0): ["part-0.csv", "part-3.csv"],
+        ("worker", 0): ["part-1.csv", "part-4.csv"],
+        ("worker", 1): ["part-2.csv", "part-5.csv"],
+    }
+    one_machine = distribute.worker_source(tf.distribute.get_strategy(), stream)
+    assert one_machine is stream  # one worker reads every file
+    policy = distribute.sharded(tf.data.Dataset.range(2), stream).options().experimental_distribute.auto_shard_policy
+    assert policy == tf.data.experimental.AutoShardPolicy.OFF  # already one worker's files: not split again

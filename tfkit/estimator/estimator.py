@@ -325,11 +325,12 @@ class Estimator:
         if self.warm_start_from is not None and not resuming:
             warm_start_source, pattern = self.warm_start_from
             warm_start(self.model, warm_start_source, variables=pattern)
+        source = distribute.worker_source(self.strategy, source)  # after adapt, which reads all of it on every worker
         passes = epochs if steps is None or rows(source) is None else steps * batch_size / rows(source)
         train_ds = self._inputs.batches(
             source, self._preprocessor, batch_size, shuffle=True, seed=self.seed, passes=passes
         )
-        train_ds = distribute.sharded(train_ds, by_file=rows(source) is None)
+        train_ds = distribute.sharded(train_ds, source)
         if self.learning_rate is None and not isinstance(self.optimizer, keras.optimizers.Optimizer):
             self._core.optimizer.learning_rate = compiling.batch_learning_rate(batch_size)  # batch_size is checked
         if steps is not None:
