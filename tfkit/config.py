@@ -172,7 +172,7 @@ def model_keys(model_type: str) -> list:
     """The keys a `[model]` table of `model_type` accepts, sorted.
 
     >>> model_keys("linear")
-    ['features', 'gradient_clip_norm', 'head', 'name', 'sequential', 'type']
+    ['features', 'gradient_clip_norm', 'head', 'l1', 'l2', 'name', 'sequential', 'type']
     """
     return sorted({*SCHEMA["model"], *MODEL_TYPE_KEYS.get(model_type, {}), *builder_arguments(model_type)})
 
