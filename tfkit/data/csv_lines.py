@@ -78,8 +78,10 @@ that holds a comma must be in double quotes (e.g. "Smith, John"); otherwise remo
     return text, _checked_first_line(path, data, text, rows, lines, expected, header, column_names)
 
 
-# Bytes read at a time by `checked_blocks`: about 250,000 taxi rides, parsed in a few tenths of a second.
-BLOCK_BYTES = 16 * 2**20
+# Bytes read at a time by `checked_blocks`: about 64,000 taxi rides, as many rows as a TFRecord or Parquet block.
+# Memory follows the blocks in flight (several files, read in parallel and prefetched): reading 10 million rides
+# peaked at 943 MB with 4 MiB blocks and at 1,648 MB with 16 MiB ones (bench/RESULTS.md, run 17c).
+BLOCK_BYTES = 4 * 2**20
 
 
 def checked_blocks(path: str, *, column_names=None, comment=None, max_rows=None, block_bytes: int = BLOCK_BYTES):

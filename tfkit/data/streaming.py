@@ -1,6 +1,6 @@
 """Files read a block at a time inside `tf.data`: CSV shards, TFRecord files of `tf.Example`, Parquet files.
 
-Data too large for memory trains from a `Stream`: each file is read in blocks (16 MiB of CSV text, 65,536
+Data too large for memory trains from a `Stream`: each file is read in blocks (4 MiB of CSV text, 65,536
 records or Parquet rows), parsed vectorized (CSV by the same checks and parser as `read_csv`, so a bad row's
 error names the file and line), blocks of several files interleaved. Memory holds a few blocks per file read
 at once, whatever the number of rows. While training, the files' order is drawn anew on each pass and the rows
