@@ -8,6 +8,7 @@ skipped, and said to be.
 
     make bench                                  # = .venv/bin/python -m bench (1,000,000 rows, 6 repetitions)
     .venv/bin/python -m bench --groups memory   # peak RSS streaming 1M and 10M rows of CSV shards
+    .venv/bin/python -m bench --groups "memory from TFRecord"   # the same rides as TFRecord shards
     .venv/bin/python -m bench --smoke           # a few hundred rows, one repetition: proves it runs
     .venv/bin/python -m bench --compare A.json B.json   # two runs' ratios side by side (reproducibility)
 """
@@ -43,6 +44,7 @@ GROUPS = {
     "input pipeline alone": ["tfkit:pipeline", "tfkit:pipeline-cached", "keras:pipeline-docs"],
     "adapt": ["tfkit:adapt", "keras:featurespace-adapt"],
     "memory": ["tfkit:stream-memory-1x", "tfkit:stream-memory-10x"],
+    "memory from TFRecord": ["tfkit:tfrecord-memory-1x", "tfkit:tfrecord-memory-10x"],
 }
 SCRIPTS = {"tfkit": "run_tfkit.py", "keras": "run_keras.py", "estimator": "run_estimator.py", "expert": "run_expert.py"}
 # The issue's targets: (ratio, lowest or highest it may be).
@@ -52,6 +54,7 @@ TARGETS = {
     "tfkit steady (epochs 2-5) / ceiling": (">=", 0.9),
     "tfkit streaming CSV / expert best streaming CSV (end to end)": (">=", 1.0),
     "peak RSS, 10x rows / 1x rows (streaming CSV)": ("<=", 1.2),
+    "peak RSS, 10x rows / 1x rows (streaming TFRecord)": ("<=", 1.2),
 }
 
 
@@ -121,12 +124,13 @@ def summarize(results: dict) -> dict:
     paired(
         "tfkit TFRecord / expert TFRecord (end to end)", "tfkit:tfrecord-stream", "expert:tfrecord", "end_to_end_per_s"
     )
-    paired(
-        "peak RSS, 10x rows / 1x rows (streaming CSV)",
-        "tfkit:stream-memory-10x",
-        "tfkit:stream-memory-1x",
-        "peak_rss_mb",
-    )
+    for kind, prefix in (("CSV", "stream"), ("TFRecord", "tfrecord")):
+        paired(
+            f"peak RSS, 10x rows / 1x rows (streaming {kind})",
+            f"tfkit:{prefix}-memory-10x",
+            f"tfkit:{prefix}-memory-1x",
+            "peak_rss_mb",
+        )
     paired("tfkit / keras docs-style", "tfkit:pandas", "keras:docs")
     if best_estimator:
         paired(f"tfkit / estimator best ({best_estimator})", "tfkit:pandas", best_estimator)
@@ -275,7 +279,11 @@ def main(argv=None) -> None:
             check=True,
             capture_output=True,
         )
-    folders = {variant: memory_folder(args.data, variant, memory_rows) for variant in groups.get("memory", [])}
+    memory = [*groups.get("memory", []), *groups.get("memory from TFRecord", [])]
+    folders = {variant: memory_folder(args.data, variant, memory_rows) for variant in memory}
+    for variant in groups.get("memory from TFRecord", []):  # the same rides as tf.Example files, written once
+        command = [sys.executable, os.path.join(HERE, "run_expert.py"), "--data", folders[variant]]
+        subprocess.run([*command, "--variant", "write-tfrecord-shards"], check=True, capture_output=True)
     for rep in range(reps):
         with tempfile.TemporaryDirectory() as work:
             for variants in groups.values():

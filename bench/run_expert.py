@@ -15,7 +15,8 @@ Variants (`--variant`):
 - `make-csv`: streaming CSV with `tf.data.experimental.make_csv_dataset` (batches of 512, parallel reads), one
   epoch. `csv-lines`: streaming CSV with `TextLineDataset` + `decode_csv` in 8,192-line blocks, one epoch.
 - `tfrecord`: `TFRecordDataset` of `tf.Example`s, `parse_example` in 8,192-record blocks, one epoch.
-- `write-tfrecord`: writes the rides as `rides-NN.tfrecord` (`write_tfrecords`), for the TFRecord variants.
+- `write-tfrecord`: writes the rides as `rides-NN.tfrecord` (`write_tfrecords`), for the TFRecord variants;
+  `write-tfrecord-shards`: the memory group's CSV shards as `tfrecords/rides-NN.tfrecord`.
 The streaming variants take the statistics from `meta.json` (a pass to compute them is not timed): they are
 compared with tfkit's streaming on steady-state rate, and end to end with that favour noted.
 
@@ -216,17 +217,40 @@ def write_tfrecords(folder: str) -> list:
     columns = {**features, taxi.LABEL: labels}
     per_shard = -(-len(labels) // taxi.SHARDS)
     for i, path in enumerate(paths):
+        rows = slice(i * per_shard, (i + 1) * per_shard)
         with tf.io.TFRecordWriter(path + ".partial") as writer:
-            for row in range(i * per_shard, min(len(labels), (i + 1) * per_shard)):
-                feature = {
-                    key: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(values[row])]))
-                    if key in taxi.INTEGERS
-                    else tf.train.Feature(float_list=tf.train.FloatList(value=[float(values[row])]))
-                    for key, values in columns.items()
-                }
-                writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+            _write_examples(writer, {key: values[rows] for key, values in columns.items()})
         os.replace(path + ".partial", path)
     return paths
+
+
+def write_tfrecord_shards(folder: str) -> list:
+    """`folder/tfrecords/rides-NN.tfrecord`: the CSV shards of `taxi.prepare_large` as `tf.Example`s, one file per
+    shard, a million rows at a time (made once, kept): the memory group's TFRecord data."""
+    os.makedirs(os.path.join(folder, "tfrecords"), exist_ok=True)
+    paths = []
+    for shard in sorted(glob.glob(os.path.join(folder, "shards", "rides-*.csv"))):
+        path = os.path.join(folder, "tfrecords", os.path.basename(shard).replace(".csv", ".tfrecord"))
+        paths.append(path)
+        if os.path.exists(path):
+            continue
+        with tf.io.TFRecordWriter(path + ".partial") as writer:
+            for chunk in pd.read_csv(shard, chunksize=1_000_000):
+                _write_examples(writer, {key: chunk[key].to_numpy() for key in COLUMNS})
+        os.replace(path + ".partial", path)
+    return paths
+
+
+def _write_examples(writer, columns: dict) -> None:
+    """Writes one `tf.Example` per row of `columns` (the rides' integer features as int64, the rest as float)."""
+    for row in range(len(next(iter(columns.values())))):
+        feature = {
+            key: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(values[row])]))
+            if key in taxi.INTEGERS
+            else tf.train.Feature(float_list=tf.train.FloatList(value=[float(values[row])]))
+            for key, values in columns.items()
+        }
+        writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
 
 
 def main(argv=None) -> None:
@@ -235,12 +259,24 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--variant",
         required=True,
-        choices=["arrays-5", "csv-5", "ceiling", "make-csv", "csv-lines", "tfrecord", "write-tfrecord"],
+        choices=[
+            "arrays-5",
+            "csv-5",
+            "ceiling",
+            "make-csv",
+            "csv-lines",
+            "tfrecord",
+            "write-tfrecord",
+            "write-tfrecord-shards",
+        ],
     )
     parser.add_argument("--out", help="write the result JSON here too")
     args = parser.parse_args(argv)
     if args.variant == "write-tfrecord":  # data for the TFRecord variants, not a measurement
         write_tfrecords(args.data)
+        return
+    if args.variant == "write-tfrecord-shards":  # data for the TFRecord memory variants, not a measurement
+        write_tfrecord_shards(args.data)
         return
     if args.variant in ("arrays-5", "csv-5"):
         result = in_memory(args.variant, args.data)

@@ -15,7 +15,9 @@ Variants (`--variant`):
 - `csv-stream`: `Estimator.train(CsvFiles("shards/rides-*.csv", streaming=True), epochs=1)`; `tfrecord-stream`:
   the same rides from `rides-NN.tfrecord` (`TFRecordFiles(..., streaming=True)`).
 - `stream-memory-1x`, `stream-memory-10x`: train one epoch and evaluate from the CSV shards of `--data`,
-  streaming (for peak RSS at 1 and 10 million rows, which `python -m bench` prepares: `bench.taxi.prepare_large`).
+  streaming (for peak RSS at 1 and 10 million rows, which `python -m bench` prepares: `bench.taxi.prepare_large`);
+  `tfrecord-memory-1x`, `tfrecord-memory-10x`: the same from those rides as TFRecord shards
+  (`run_expert.py --variant write-tfrecord-shards`).
 With `--export DIR` the trained model is exported for `bench/latency.py`.
 
     .venv/bin/python bench/run_tfkit.py --data runs/bench/data --variant pandas
@@ -106,13 +108,17 @@ def train(variant: str, folder: str, export: str | None) -> dict:
     return result
 
 
-def stream_memory(folder: str) -> dict:
-    """One epoch of training and one evaluation from the CSV shards, streaming: the peak RSS is what counts."""
-    files = tfkit.data.CsvFiles(os.path.join(folder, "shards", "rides-*.csv"), streaming=True)
+def stream_memory(folder: str, kind: str) -> dict:
+    """One epoch of training and one evaluation streaming from the shards (`kind`: "csv" or "tfrecord", the same
+    rides): the peak RSS is what counts."""
     rows = 0
-    for path in glob.glob(files.paths):
+    for path in glob.glob(os.path.join(folder, "shards", "rides-*.csv")):
         with open(path, "rb") as file:
             rows += sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 24), b"")) - 1  # the header
+    if kind == "csv":
+        files = tfkit.data.CsvFiles(os.path.join(folder, "shards", "rides-*.csv"), streaming=True)
+    else:
+        files = tfkit.data.TFRecordFiles(os.path.join(folder, "tfrecords", "rides-*.tfrecord"), streaming=True)
 
     estimator = _estimator()
     start = time.perf_counter()
@@ -174,6 +180,8 @@ def main(argv=None) -> None:
             "tfrecord-stream",
             "stream-memory-1x",
             "stream-memory-10x",
+            "tfrecord-memory-1x",
+            "tfrecord-memory-10x",
         ],
     )
     parser.add_argument("--export", help="export the trained model under this folder")
@@ -183,8 +191,8 @@ def main(argv=None) -> None:
         result = pipeline(args.data, cached=args.variant == "pipeline-cached")
     elif args.variant == "adapt":
         result = adapt(args.data)
-    elif args.variant.startswith("stream-memory"):  # the same run; the data's size differs
-        result = stream_memory(args.data)
+    elif "-memory-" in args.variant:  # the same run; the data's size differs
+        result = stream_memory(args.data, "csv" if args.variant.startswith("stream") else "tfrecord")
     else:
         result = train(args.variant, args.data, args.export)
     taxi.report(args.out, {"variant": f"tfkit-{args.variant}", **result})

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import tfkit
 from feature_columns import HashedColumn, IndicatorColumn, NumericColumn, VocabularyColumn
+from tfkit.estimator import report
 from tfkit.models import split
 
 
@@ -164,6 +165,21 @@ def test_the_regressor_report_is_written_to_model_dir(tmp_path):
     report = json.loads((tmp_path / "eval" / "report.json").read_text())["report"]
     assert report["rmse"] == pytest.approx(metrics["rmse"], rel=1e-4)
     assert (tmp_path / "eval" / "residuals.png").exists()
+
+
+def test_a_report_beyond_its_example_cap_comes_from_a_sample_of_paired_labels_and_outputs(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "REPORT_MAX_EXAMPLES", 100)
+    frame = _frame()  # y = 3x + 1 (city a) or 3x - 1 (city b): a linear model fits it exactly
+    estimator = tfkit.LinearRegressor(
+        [NumericColumn("x"), IndicatorColumn(CITY)], model_dir=str(tmp_path), label="y", optimizer="Adam",
+        learning_rate=0.1, config={"seed": 0},
+    )  # fmt: skip
+    metrics = estimator.train(frame, epochs=30, batch_size=32, verbose=0).evaluate(frame, batch_size=64)
+    written = json.loads((tmp_path / "eval" / "report.json").read_text())
+    # each of the 400 examples kept with probability 100 / 400: Binomial(400, 0.25), mean 100, sd 8.7
+    assert written["examples"] == 400 and 60 <= written["report_examples"] <= 140
+    # a label paired with another example's output would miss by about sqrt(2 var(y)) = 2.8 (var(y) = 9 / 3 + 1)
+    assert metrics["rmse"] < 0.05 and written["report"]["rmse"] < 0.05
 
 
 def test_canned_estimators_pass_warm_start_from_through(tmp_path):

@@ -78,10 +78,11 @@ that holds a comma must be in double quotes (e.g. "Smith, John"); otherwise remo
     return text, _checked_first_line(path, data, text, rows, lines, expected, header, column_names)
 
 
-# Bytes read at a time by `checked_blocks`: about 64,000 taxi rides, as many rows as a TFRecord or Parquet block.
-# Memory follows the blocks in flight (several files, read in parallel and prefetched): reading 10 million rides
-# peaked at 943 MB with 4 MiB blocks and at 1,648 MB with 16 MiB ones (bench/RESULTS.md, run 17c).
-BLOCK_BYTES = 4 * 2**20
+# Bytes read at a time by `checked_blocks`: about 16,000 taxi rides, as many rows as a TFRecord or Parquet block
+# (`tfkit.data.streaming.BLOCK_ROWS`). Memory follows the blocks of the files read at once, each one's text, row
+# index and parsed arrays: reading the ten shards of 10 million rides peaked at 100 MB above TensorFlow's own
+# memory with 1 MiB blocks, 310 MB with 4 MiB ones and 960 MB with 16 MiB ones (bench/RESULTS.md).
+BLOCK_BYTES = 2**20
 
 
 def checked_blocks(path: str, *, column_names=None, comment=None, max_rows=None, block_bytes: int = BLOCK_BYTES):

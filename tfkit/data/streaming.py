@@ -1,6 +1,6 @@
 """Files read a block at a time inside `tf.data`: CSV shards, TFRecord files of `tf.Example`, Parquet files.
 
-Data too large for memory trains from a `Stream`: each file is read in blocks (4 MiB of CSV text, 65,536
+Data too large for memory trains from a `Stream`: each file is read in blocks (1 MiB of CSV text, 16,384
 records or Parquet rows), parsed vectorized (CSV by the same checks and parser as `read_csv`, so a bad row's
 error names the file and line), blocks of several files interleaved. Memory holds a few blocks per file read
 at once, whatever the number of rows. While training, the files' order is drawn anew on each pass and the rows
@@ -38,7 +38,7 @@ MEMORY_BUDGET_BYTES = 2**30
 COMPRESSION_RATIO = 4
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".parquet")
 # Records (TFRecord) or rows (Parquet) per block; files read at once, their blocks in turn.
-BLOCK_ROWS = 65536
+BLOCK_ROWS = 16384
 CYCLE_LENGTH = 4
 
 

@@ -17,6 +17,7 @@ from tfkit.estimator import fitting
 from tfkit.estimator import model_dir as model_dirs
 from tfkit.estimator.inputs import Inputs, adapt_data, rows
 from tfkit.estimator.report import report
+from tfkit.estimator.report import sample as report_sample
 from tfkit.estimator.warm_start import warm_start, warm_start_settings
 from tfkit.export import export_saved_model
 from tfkit.files import write_json
@@ -352,7 +353,9 @@ class Estimator:
         binary classifiers and regressors, `prediction/mean` and `label/mean`. With a `model_dir`, writes
         `eval/metrics.json`, `eval/report.json` (`tfkit.evaluation`'s report: confusion matrix, calibration,
         residual quantiles...) and its PNG plots to `model_dir/eval/`. The report and plots leave out example
-        weights.
+        weights; beyond a million examples (`report.REPORT_MAX_EXAMPLES`) they come from a uniform sample of about
+        a million, so that evaluating data of any size holds a bounded number of outputs (`report.json` states
+        `examples` and `report_examples`).
         """
         self._require_trained("evaluate")
         where = f"{type(self).__name__}.evaluate"
@@ -361,8 +364,10 @@ class Estimator:
         dataset = self._inputs.batches(source, self._preprocessor, batch_size, shuffle=False, passes=3)
         with fitting.column_checks(where):
             results = self._core.evaluate(dataset, return_dict=True, verbose=0)
-            labels = np.concatenate([np.asarray(batch[1]) for batch in dataset.map(lambda x, y, *w: (x, y))])
-            logits = self._core.predict(dataset.map(lambda x, *rest: x), verbose=0)
+            examples = self._core.examples_seen
+            reported = report_sample(dataset, examples, batch_size)
+            labels = np.concatenate([np.asarray(batch[1]) for batch in reported.map(lambda x, y, *w: (x, y))])
+            logits = self._core.predict(reported.map(lambda x, *rest: x), verbose=0)
         metrics = {key: float(value) for key, value in results.items()}
         metrics["average_loss"] = metrics["loss"]
         values, plots = report(self.head, labels, logits)
@@ -371,7 +376,10 @@ class Estimator:
             if write_dir:
                 folder = os.path.join(write_dir, model_dirs.EVAL_DIR)
                 write_json(os.path.join(folder, "metrics.json"), {"name": name, "metrics": metrics})
-                write_json(os.path.join(folder, "report.json"), {"name": name, "report": values})
+                write_json(
+                    os.path.join(folder, "report.json"),
+                    {"name": name, "examples": examples, "report_examples": len(labels), "report": values},
+                )
                 if plots is not None:
                     plots(folder)
         return metrics

@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from tfkit import evaluation
 from tfkit import heads as tfheads
+
+# The report and plots hold every example's label and output in memory: beyond this many examples they come from a
+# uniform sample of about this many (the metrics are always over all of them).
+REPORT_MAX_EXAMPLES = 1_000_000
+
+
+def sample(dataset: tf.data.Dataset, examples: int, batch_size: int) -> tf.data.Dataset:
+    """`dataset` (of `examples` examples) itself, or above `REPORT_MAX_EXAMPLES` a uniform sample of about that
+    many, the same examples on every pass (drawn from each batch's position), in batches of `batch_size`.
+
+    >>> data = tf.data.Dataset.from_tensor_slices(tf.range(3_000_000)).batch(1000)
+    >>> kept = sum(int(tf.size(batch)) for batch in sample(data, 3_000_000, 1000))
+    >>> abs(kept - REPORT_MAX_EXAMPLES) < 5000  # each example kept with probability 1/3 (standard deviation 816)
+    True
+    """
+    if examples <= REPORT_MAX_EXAMPLES:
+        return dataset
+    fraction = REPORT_MAX_EXAMPLES / examples
+
+    def select(index, batch):
+        rows = tf.shape(tf.nest.flatten(batch)[0])[0]
+        chosen = tf.where(tf.random.stateless_uniform([rows], seed=tf.stack([index, 0])) < fraction)[:, 0]
+        return tf.nest.map_structure(lambda tensor: tf.gather(tensor, chosen), batch)
+
+    return dataset.enumerate().map(select, num_parallel_calls=tf.data.AUTOTUNE).rebatch(batch_size)
 
 
 def report(head, labels, logits) -> tuple:

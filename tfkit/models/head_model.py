@@ -127,6 +127,11 @@ class HeadModel(keras.Model):
         if self.built:
             self.optimizer.build(self.trainable_variables)  # so the saved optimizer variables load into it
 
+    @property
+    def examples_seen(self) -> int:
+        """The examples of the last `evaluate` (or of the training epoch so far): its loss's weight."""
+        return int(self.loss_tracker.count.numpy())
+
     def _penalties(self):
         """Weight penalties (regularizers, `add_loss`) of the forward pass just run, summed."""
         losses = self.losses  # computed from the variables on each access
