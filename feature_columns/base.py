@@ -248,7 +248,7 @@ class CategoricalColumn(Column):
         """`{preprocessed key: (shape, dtype)}` of an id slot `key` reading this column."""
         return {key: ((self.id_width,), "int64")}
 
-    def slot_tensors(self, key: str, ids, features: dict) -> dict:
+    def slot_tensors(self, preprocessor, key: str, ids, features: dict) -> dict:
         """The preprocessed tensors of an id slot `key`, from its `ids`."""
         return {key: ids}
 

@@ -76,7 +76,7 @@ class FeaturePreprocessor(keras.layers.Layer):
             if not slots:
                 outputs[column.name] = column.preprocess(self, features, memo)
             for key, categorical in slots:
-                outputs.update(categorical.slot_tensors(key, self.ids(categorical, features, memo), features))
+                outputs.update(categorical.slot_tensors(self, key, self.ids(categorical, features, memo), features))
         return dict(sorted(outputs.items()))  # the key order of the model's preprocessed `Input`s
 
     def ids(self, column, features, memo: dict | None = None):

@@ -17,6 +17,11 @@ def weights_key(key: str) -> str:
     return f"{key}_weights"
 
 
+def slot_weights(preprocessed: dict, key: str, present):
+    """The float32 weights preprocessed beside the ids of slot `key`, 0 where an example has no id."""
+    return ops.where(present, ops.cast(preprocessed[weights_key(key)], "float32"), 0.0)
+
+
 @column_spec
 class WeightedCategoricalColumn(CategoricalColumn):
     """A categorical column whose every id carries a weight from another raw feature.
@@ -86,11 +91,11 @@ class WeightedCategoricalColumn(CategoricalColumn):
     def slot_spec(self, key: str) -> dict:
         return {key: ((self.id_width,), "int64"), weights_key(key): ((self.id_width,), "float32")}
 
-    def slot_tensors(self, key: str, ids, features: dict) -> dict:
+    def slot_tensors(self, preprocessor, key: str, ids, features: dict) -> dict:
         return {key: ids, weights_key(key): self._weights(features, ids)}
 
     def id_weights(self, preprocessed: dict, key: str, present):
-        return ops.where(present, ops.cast(preprocessed[weights_key(key)], "float32"), 0.0)
+        return slot_weights(preprocessed, key, present)
 
     def _weights(self, features: dict, ids) -> tf.Tensor:
         """The float32 weights, shaped like the ids, zero where there is no id."""

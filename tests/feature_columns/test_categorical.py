@@ -164,6 +164,33 @@ def test_text_indicator_counts_tokens():
     np.testing.assert_array_equal(out, [[1, 2, 1]])  # bad -> OOV once; good twice; driver once
 
 
+def test_text_tf_idf_weighs_each_token_by_its_inverse_document_frequency():
+    text = fc.TextColumn("review", max_tokens=4, weighting="tf_idf")  # the OOV id + three tokens
+    layer = fc.FeatureLayer([fc.IndicatorColumn(text)])
+    layer.adapt({"review": ["a b", "a", "c a", "d"]})
+    # 4 documents; idf = log(1 + 4 / (1 + documents with the token)): a (3 documents) log(2) = 0.6931, b c d (1)
+    # log(3) = 1.0986. b, c, d tie on count; the greater token first keeps d, c. OOV: the mean of the three kept.
+    idf_a, idf_rare = np.log(2.0), np.log(3.0)
+    idf_oov = (idf_a + 2 * idf_rare) / 3
+    assert layer.state["review"]["vocabulary"] == ["a", "d", "c"]
+    np.testing.assert_allclose(layer.state["review"]["idf"], [idf_oov, idf_a, idf_rare, idf_rare], rtol=1e-6)
+    out = layer({"review": np.array(["a a b z", "c", ""])}).numpy()
+    # "a a b z": a twice, b and z unknown (OOV twice): 2 idf_oov, 2 idf_a; "c": idf_rare at id 3; "": nothing
+    np.testing.assert_allclose(out, [[2 * idf_oov, 2 * idf_a, 0, 0], [0, 0, 0, idf_rare], [0, 0, 0, 0]], rtol=1e-6)
+
+    embedding = fc.EmbeddingColumn(text, dimension=1, combiner="sqrtn")
+    layer = fc.FeatureLayer([embedding], state=layer.state)
+    layer.encoder.embeddings[embedding.name].set_weights([np.array([[0.0], [1.0], [10.0], [100.0]], "float32")])
+    out = layer({"review": np.array(["a b", "c c"])}).numpy().ravel()
+    # "a b": (idf_a * 1 + idf_oov * 0) / sqrt(idf_a^2 + idf_oov^2); "c c": 2 idf_rare 100 / sqrt(2 idf_rare^2)
+    expected = [idf_a / np.sqrt(idf_a**2 + idf_oov**2), 2 * idf_rare * 100 / np.sqrt(2 * idf_rare**2)]
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
+    restored = fc.FeaturePreprocessor.from_config(layer.preprocessor.get_config())  # as a saved model reloads it
+    np.testing.assert_allclose(
+        restored({"review": np.array(["a b"])})["review_embedding_weights"].numpy(), [[idf_a, idf_oov]], rtol=1e-6
+    )
+
+
 def test_text_sequence_keeps_positions_padded_to_the_length():
     text = fc.TextColumn("review", vocabulary=["a", "b"], output_sequence_length=3)
     column = fc.EmbeddingColumn(text, dimension=2, combiner=None)

@@ -82,6 +82,12 @@ def test_crossed_columns_of_crossed_columns_flatten_their_keys():
         (lambda: fc.TextColumn("t"), "`max_tokens`"),
         (lambda: fc.TextColumn("t", max_tokens=1), "at least 2"),
         (lambda: fc.TextColumn("t", max_tokens=5, split="comma"), "`split` must be one of"),
+        (lambda: fc.TextColumn("t", max_tokens=5, weighting="idf"), "`weighting` must be one of"),
+        (lambda: fc.TextColumn("t", vocabulary=["a"], weighting="tf_idf"), "Give `max_tokens` instead of `vocabulary`"),
+        (
+            lambda: fc.TextColumn("t", max_tokens=5, weighting="tf_idf", output_sequence_length=4),
+            "weighs the tokens of a bag of words",
+        ),
         (lambda: fc.EmbeddingColumn(fc.HashedColumn("h", 4, multivalent=True), combiner=None), "fixed number of ids"),
         (lambda: fc.EmbeddingColumn(fc.HashedColumn("h", 4), initializer=len), "Keras initializer"),
         (lambda: fc.EmbeddingColumn(fc.HashedColumn("h", 4), max_norm=0), "`max_norm` must be a positive number"),
