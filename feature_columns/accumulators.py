@@ -4,9 +4,9 @@ An accumulator has `update(values)`, called with what the column's `observe` giv
 `result()`, the column's state. `parallel = True` marks one whose result runs in a thread.
 
 Memory does not grow with the number of rows: moments are three sums; quantiles are exact up to
-`EXACT_QUANTILE_VALUES` values per column, then sketched (`feature_columns.sketch`); vocabularies of
-`VocabularyColumn`s keep at most `vocabulary_capacity(max_tokens)` counts (a `TextColumn`'s words are counted by
-its Keras layer: one count per distinct word).
+`EXACT_QUANTILE_VALUES` values per column, then sketched (`feature_columns.sketch`); vocabularies (of values,
+or of a text's words and n-grams) keep at most `vocabulary_capacity(max_tokens)` counts, a `TextColumn`'s
+document counts as many.
 """
 
 from __future__ import annotations
@@ -93,51 +93,71 @@ def vocabulary_capacity(max_tokens: int) -> int:
     return max(16 * max_tokens, 2**16)
 
 
-class Vocabulary:
-    """Token counts, ordered as the column's own Keras lookup layer orders them (count, then token, descending).
+class TokenCounts:
+    """How often each token was seen, in a hash table of at most `capacity` tokens.
 
-    A `StringLookup` or `IntegerLookup` (`VocabularyColumn`) is counted here, in a hash table of at most
-    `vocabulary_capacity(max_tokens)` tokens: when a batch brings more, the counts are pruned as Misra and Gries'
-    frequent-items summary does (every count lowered by the one just past the capacity, those at zero dropped).
-    Until that happens the vocabulary is exactly Keras's; after, every token seen more than `n / (capacity + 1)`
-    times in `n` values is kept, its count short by at most that much. A `TextVectorization` (`TextColumn`)
-    counts in its own layer, which splits the text into words first.
+    When a batch brings more, the counts are pruned as Misra and Gries' frequent-items summary does (every count
+    lowered by the one just past the capacity, those at zero dropped). Until that happens the counts are exact;
+    after, every token seen more than `n / (capacity + 1)` times in `n` is kept, its count short by at most that.
 
-    `token_type` (`str` or `int`) makes the vocabulary's tokens plain Python values, for the saved state.
+    >>> counts = TokenCounts(tf.string, capacity=2)
+    >>> counts.update(tf.constant(["a", "b", "a", "c", "a", "b"]))  # a 3, b 2, c 1: c is past the capacity
+    >>> sorted(zip(*(part.tolist() for part in counts.export())))  # each count lowered by c's 1
+    [(b'a', 2), (b'b', 1)]
     """
 
-    parallel = False  # Keras lookup layers keep per-thread state
+    def __init__(self, key_dtype, capacity: int):
+        self.capacity = capacity
+        self.table = tf.lookup.experimental.MutableHashTable(key_dtype, tf.int64, default_value=0)
 
-    def __init__(self, column, layer, token_type):
-        self.column, self.layer, self.token_type = column, layer, token_type
-        self.table = None
-        if isinstance(layer, (keras.layers.StringLookup, keras.layers.IntegerLookup)):
-            config = layer.get_config()
-            self.special = [t for t in (config["mask_token"], config["oov_token"]) if t is not None]
-            self.learned = config["max_tokens"] - config["num_oov_indices"] - (config["mask_token"] is not None)
-            self.capacity = vocabulary_capacity(self.learned)
-            key_dtype = tf.string if isinstance(layer, keras.layers.StringLookup) else tf.int64
-            self.table = tf.lookup.experimental.MutableHashTable(key_dtype, tf.int64, default_value=0)
-
-    def update(self, values) -> None:
-        if self.table is None:
-            self.layer.update_state(values)
-            return
-        tokens, _, counts = tf.unique_with_counts(tf.cast(values, self.table.key_dtype), out_idx=tf.int64)
+    def update(self, tokens) -> None:
+        tokens, _, counts = tf.unique_with_counts(tf.cast(tokens, self.table.key_dtype), out_idx=tf.int64)
         self.table.insert(tokens, counts + self.table.lookup(tokens))
         if int(self.table.size()) > self.capacity:
-            tokens, counts = (t.numpy() for t in self.table.export())
+            tokens, counts = self.export()
             cut = np.partition(counts, counts.size - self.capacity - 1)[counts.size - self.capacity - 1]
             self.table.remove(tf.constant(tokens))
             keep = counts > cut
             self.table.insert(tf.constant(tokens[keep]), tf.constant(counts[keep] - cut))
 
+    def export(self) -> tuple:
+        """`(tokens, counts)` as NumPy arrays, in no order."""
+        return tuple(t.numpy() for t in self.table.export())
+
+    def lookup(self, tokens) -> np.ndarray:
+        """The counts of `tokens` (0 for tokens not kept)."""
+        return self.table.lookup(tf.constant(tokens, self.table.key_dtype)).numpy()
+
+
+class Vocabulary:
+    """The most frequent tokens, ordered as the column's own Keras lookup layer orders them (count, then token,
+    descending), counted in `TokenCounts` of at most `vocabulary_capacity(max_tokens)` tokens; with the column's
+    `min_frequency`, only tokens seen at least that often. A `TextColumn` gives the tokens its `TextVectorization`
+    makes of the text (words, n-grams); a `VocabularyColumn` its values.
+
+    `token_type` (`str` or `int`) makes the vocabulary's tokens plain Python values, for the saved state.
+    """
+
+    parallel = False  # the hash table is updated in place
+
+    def __init__(self, column, layer, token_type):
+        self.column, self.token_type = column, token_type
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.TextVectorization):
+            # Its mask and OOV tokens, which it never learns; its `max_tokens` counts both.
+            self.special, self.learned, key_dtype = ["", "[UNK]"], config["max_tokens"] - 2, tf.string
+        else:
+            self.special = [t for t in (config["mask_token"], config["oov_token"]) if t is not None]
+            self.learned = config["max_tokens"] - config["num_oov_indices"] - (config["mask_token"] is not None)
+            key_dtype = tf.string if isinstance(layer, keras.layers.StringLookup) else tf.int64
+        self.counts = TokenCounts(key_dtype, vocabulary_capacity(self.learned))
+
+    def update(self, values) -> None:
+        self.counts.update(values)
+
     def _tokens(self) -> list:
-        if self.table is None:
-            self.layer.finalize_state()
-            return self.layer.get_vocabulary(include_special_tokens=False)
-        tokens, counts = (t.numpy() for t in self.table.export())
-        keep = ~np.isin(tokens, np.asarray(self.special, tokens.dtype)) if self.special else slice(None)
+        tokens, counts = self.counts.export()
+        keep = ~np.isin(tokens, np.asarray(self.special, tokens.dtype)) & (counts >= self.column.min_frequency)
         tokens, counts = tokens[keep], counts[keep]
         order = np.lexsort((tokens, counts))[::-1][: self.learned]  # as Keras's `finalize_state` sorts
         return [t.decode() if isinstance(t, bytes) else t for t in tokens[order].tolist()]
@@ -145,9 +165,11 @@ class Vocabulary:
     def result(self) -> dict:
         vocabulary = self._tokens()
         if not vocabulary:
+            frequency = self.column.min_frequency
+            at_least = f" at least min_frequency={frequency} times" if frequency > 1 else ""
             raise ValueError(
-                f"FeatureLayer.adapt: {describe(self.column)} found no values in the data, so its vocabulary is "
-                f"empty. Check that raw feature {self.column.key!r} holds values (padding is ignored), or give the "
-                "column a `vocabulary`."
+                f"FeatureLayer.adapt: {describe(self.column)} found no values{at_least} in the data, so its "
+                f"vocabulary is empty. Check that raw feature {self.column.key!r} holds values (padding is "
+                "ignored), or give the column a `vocabulary`."
             )
         return {"vocabulary": [self.token_type(v) for v in vocabulary]}

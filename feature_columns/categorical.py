@@ -54,6 +54,21 @@ INTEGER_DTYPES = ("int32", "int64")
 CATEGORICAL_DTYPES = ("string", "int32", "int64")
 
 
+def check_min_frequency(where: str, min_frequency, learned: bool) -> None:
+    """`min_frequency` must be a positive integer, and above 1 only for a vocabulary learned by adapt.
+
+    >>> check_min_frequency("VocabularyColumn('c')", 5, learned=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: VocabularyColumn('c'): `min_frequency` applies to a vocabulary learned by adapt ...
+    """
+    check_positive_int(where, "min_frequency", min_frequency)
+    if min_frequency > 1 and not learned:
+        raise ValueError(
+            f"{where}: `min_frequency` applies to a vocabulary learned by adapt (`max_tokens`); this one is given. "
+            f"Received: min_frequency={min_frequency}. Remove it, or learn the vocabulary."
+        )
+
+
 def check_missing_value(where: str, value, dtype: str) -> None:
     """`missing_value` must be a raw value of the column's `dtype`, or None.
 
@@ -234,6 +249,9 @@ class VocabularyColumn(_KeyedColumn):
         multivalent: each example holds several values (padded with `""` or -1, or a `tf.RaggedTensor`).
         missing_value: the raw value a blank reads as, looked up like any other (`""` puts blanks in an OOV
             bucket of a vocabulary without `""`); None makes a blank an error. See "Blanks" above.
+        min_frequency: with a learned vocabulary, leave out values seen fewer times (they get OOV ids), however
+            few values that leaves. Counts are exact up to `vocabulary_capacity(max_tokens)` distinct values; past
+            that, short by at most `n / (capacity + 1)` in `n` values (see `feature_columns.accumulators`).
         name: defaults to `key`.
 
     >>> VocabularyColumn("city", ["nyc", "sf"], num_oov_indices=2).num_buckets
@@ -248,12 +266,14 @@ class VocabularyColumn(_KeyedColumn):
     dtype: str = "string"
     multivalent: bool = False
     missing_value: str | int | None = None
+    min_frequency: int = 1
     name: str | None = None
 
     def __post_init__(self):
         where = f"VocabularyColumn({self.key!r})"
         check_key(where, self.key)
         check_choice(where, "dtype", self.dtype, CATEGORICAL_DTYPES)
+        check_min_frequency(where, self.min_frequency, learned=self.vocabulary is None)
         check_bool(where, "multivalent", self.multivalent)
         check_missing_value(where, self.missing_value, self.dtype)
         if not is_count(self.num_oov_indices, minimum=0):

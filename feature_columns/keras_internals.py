@@ -1,6 +1,7 @@
 """The one place feature_columns and tfkit reach into Keras's private API, because Keras 3 has no public form.
 
-Keras 3.15 has no public recursive walk over a layer's sublayers (`Model.layers` lists direct children only,
+Keras 3.15 has no public way to tokenize text as a `TextVectorization` does (it only counts or looks up the tokens),
+no public recursive walk over a layer's sublayers (`Model.layers` lists direct children only,
 and layers held in a dict or list attribute, as `FeatureEncoder`'s tables are, are not layers of a Model), and
 no public access to an optimizer's per-variable state (`LazyAdam` updates Adam's moments row by row).
 `tests/feature_columns/test_keras_internals.py` fails loudly when a new Keras version changes this.
@@ -34,3 +35,15 @@ def adam_slots(optimizer, variable) -> tuple:
     index = optimizer._get_variable_index(variable)
     hats = optimizer._velocity_hats if optimizer.amsgrad else None
     return optimizer._momentums[index], optimizer._velocities[index], None if hats is None else hats[index]
+
+
+def text_tokens(layer, texts):
+    """The tokens `layer` (a `keras.layers.TextVectorization`) makes of `texts`: standardized, split and
+    n-grammed, a `tf.RaggedTensor` of one row per text when it splits. What its vocabulary counts.
+
+    >>> import keras
+    >>> layer = keras.layers.TextVectorization(ngrams=2)
+    >>> text_tokens(layer, ["Good film!"]).to_list()
+    [[b'good', b'film', b'good film']]
+    """
+    return layer._preprocess(texts)

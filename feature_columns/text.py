@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from feature_columns.accumulators import Vocabulary
+from feature_columns.accumulators import TokenCounts, Vocabulary
 from feature_columns.base import CategoricalColumn, Read, column_spec, describe
-from feature_columns.categorical import check_missing_value
+from feature_columns.categorical import check_min_frequency, check_missing_value
+from feature_columns.keras_internals import text_tokens
 from feature_columns.tensors import raw_tensor
 from feature_columns.validation import check_choice, check_key, check_positive_int, freeze
 from feature_columns.vocabulary import check_vocabulary
@@ -49,6 +50,8 @@ class TextColumn(CategoricalColumn):
             with the vocabulary by `FeatureLayer.adapt`); for a bag of words.
         missing_value: the text a blank reads as (`""`: no tokens); None makes a blank an error. See "Blanks" in
             `feature_columns.categorical`.
+        min_frequency: with a learned vocabulary, leave out tokens seen fewer times (they get the OOV id); see
+            `VocabularyColumn`.
         name: defaults to `key`.
 
     >>> TextColumn("review", vocabulary=["good", "bad"]).num_buckets
@@ -64,6 +67,7 @@ class TextColumn(CategoricalColumn):
     output_sequence_length: int | None = None
     weighting: str | None = None
     missing_value: str | None = None
+    min_frequency: int = 1
     name: str | None = None
 
     def __post_init__(self):
@@ -72,6 +76,7 @@ class TextColumn(CategoricalColumn):
         check_choice(where, "standardize", self.standardize, TEXT_STANDARDIZE)
         check_choice(where, "split", self.split, TEXT_SPLIT)
         check_choice(where, "weighting", self.weighting, TEXT_WEIGHTING)
+        check_min_frequency(where, self.min_frequency, learned=self.vocabulary is None)
         if self.weighting and self.output_sequence_length is not None:
             raise ValueError(
                 f"{where}: `weighting={self.weighting!r}` weighs the tokens of a bag of words; a sequence "
@@ -142,8 +147,7 @@ class TextColumn(CategoricalColumn):
         return f"its vocabulary of up to max_tokens={self.max_tokens} ids is learned"
 
     def accumulator(self):
-        vocabulary = Vocabulary(self, self.lookup_layer(), str)
-        return _DocumentFrequencies(vocabulary) if self.weighting else vocabulary
+        return _TextCounts(self)
 
     def observe(self, batch: dict, defaults: dict, memo: dict):
         return self._text(batch)
@@ -152,19 +156,16 @@ class TextColumn(CategoricalColumn):
         return self.lookup_layer(stats["vocabulary"] if stats else self.vocabulary, name=f"{self.name}_lookup")
 
     def lookup_layer(self, vocabulary=None, name: str | None = None) -> keras.layers.Layer:
-        """The `TextVectorization` layer; without `vocabulary`, one to `update_state` (adapt), which also counts
-        documents with `weighting="tf_idf"`."""
-        counts_documents = vocabulary is None and self.weighting == "tf_idf"
+        """The `TextVectorization` layer; without `vocabulary`, the one whose tokens adapt counts."""
         return keras.layers.TextVectorization(
-            # The learned tokens: max_tokens ids less our OOV id, plus TextVectorization's OOV entry and, except
-            # when it counts documents ("tf_idf" has no mask), its mask entry.
-            max_tokens=None if vocabulary is not None else self.max_tokens + (not counts_documents),
+            # The learned tokens: max_tokens ids less our OOV id, plus TextVectorization's mask and OOV entries.
+            max_tokens=None if vocabulary is not None else self.max_tokens + 1,
             vocabulary=None if vocabulary is None else list(vocabulary),
             standardize=self.standardize,
             split=self.split,
             ngrams=self.ngrams,
-            output_mode="tf_idf" if counts_documents else "int",
-            ragged=not counts_documents,
+            output_mode="int",
+            ragged=True,
             name=name,
         )
 
@@ -193,21 +194,41 @@ class TextColumn(CategoricalColumn):
         return raw_tensor(features, self.key, describe(self), "string", single=True)
 
 
-class _DocumentFrequencies:
-    """Adapt's accumulator for `weighting="tf_idf"`: the vocabulary, and each id's inverse document frequency as
-    the `TextVectorization` counting them learned it (OOV id first)."""
+class _TextCounts:
+    """Adapt's accumulator of a `TextColumn`: the tokens its `TextVectorization` makes of each text, counted for the
+    vocabulary and, with `weighting="tf_idf"`, once per text holding them, for their inverse document frequencies
+    (as Keras's `output_mode="tf_idf"` computes them). Both counts keep at most the vocabulary's capacity."""
 
-    parallel = False
+    parallel = False  # the counts are updated in place
 
-    def __init__(self, vocabulary: Vocabulary):
-        self.vocabulary = vocabulary
+    def __init__(self, column: TextColumn):
+        self.layer = column.lookup_layer()
+        self.vocabulary = Vocabulary(column, self.layer, str)
+        self.documents = TokenCounts(tf.string, self.vocabulary.counts.capacity) if column.weighting else None
+        self.texts = 0
 
     def update(self, texts) -> None:
-        self.vocabulary.update(texts)
+        tokens = text_tokens(self.layer, texts)
+        if not isinstance(tokens, tf.RaggedTensor):  # split=None: each text is one token
+            tokens = tf.RaggedTensor.from_tensor(tf.reshape(tokens, [-1, 1]))
+        self.vocabulary.update(tokens.flat_values)
+        if self.documents is not None:
+            self.documents.update(_once_per_text(tokens))
+            self.texts += int(tokens.nrows())
 
     def result(self) -> dict:
-        stats = self.vocabulary.result()  # finalizes the layer's counts
-        store: dict = {}
-        self.vocabulary.layer.save_own_variables(store)  # its idf weights: OOV, then the vocabulary's
-        idf = np.asarray(store["idf_weights"])[: 1 + len(stats["vocabulary"])]
-        return {**stats, "idf": [float(weight) for weight in idf]}
+        stats = self.vocabulary.result()
+        if self.documents is None:
+            return stats
+        idf = np.log(1 + self.texts / (1 + self.documents.lookup(stats["vocabulary"])))
+        return {**stats, "idf": [float(np.mean(idf)), *(float(weight) for weight in idf)]}  # the OOV id: the mean
+
+
+def _once_per_text(tokens: tf.RaggedTensor) -> tf.Tensor:
+    """The tokens of each text (a row of `tokens`), each distinct one once."""
+    if tf.size(tokens.flat_values) == 0:
+        return tokens.flat_values
+    # "<row> <token>" is unique per (text, token): row numbers hold no space.
+    _, index = tf.unique(tf.strings.join([tf.as_string(tokens.value_rowids()), tokens.flat_values], separator=" "))
+    first = tf.math.unsorted_segment_min(tf.range(tf.size(index)), index, tf.reduce_max(index) + 1)
+    return tf.gather(tokens.flat_values, first)

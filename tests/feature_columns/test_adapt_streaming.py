@@ -46,8 +46,8 @@ def test_counts_past_the_capacity_are_pruned_keeping_every_frequent_token():
     sizes = []
     for start in range(0, len(values), 10_000):
         accumulator.update(tf.constant(values[start : start + 10_000]))
-        sizes.append(int(accumulator.table.size()))
-    assert accumulator.capacity == accumulators.vocabulary_capacity(6) == 65_536
+        sizes.append(int(accumulator.counts.table.size()))
+    assert accumulator.counts.capacity == accumulators.vocabulary_capacity(6) == 65_536
     assert max(sizes) <= 65_536
     vocabulary = accumulator.result()["vocabulary"]
     assert vocabulary[:5] == ["f0", "f1", "f2", "f3", "f4"]  # by count: 3,000, 2,900, ... 2,600

@@ -1,5 +1,8 @@
 """Vocabulary, text, weighted, shared and multivalent columns: ids and dense outputs derived by hand."""
 
+import os
+
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +10,7 @@ import tensorflow as tf
 
 import feature_columns as fc
 from feature_columns import crossed
+from tfkit.data import DEFAULT_DATA_DIR
 
 
 def ids_of(column, features, state=None):
@@ -167,9 +171,10 @@ def test_text_indicator_counts_tokens():
 def test_text_tf_idf_weighs_each_token_by_its_inverse_document_frequency():
     text = fc.TextColumn("review", max_tokens=4, weighting="tf_idf")  # the OOV id + three tokens
     layer = fc.FeatureLayer([fc.IndicatorColumn(text)])
-    layer.adapt({"review": ["a b", "a", "c a", "d"]})
-    # 4 documents; idf = log(1 + 4 / (1 + documents with the token)): a (3 documents) log(2) = 0.6931, b c d (1)
-    # log(3) = 1.0986. b, c, d tie on count; the greater token first keeps d, c. OOV: the mean of the three kept.
+    layer.adapt({"review": ["a b a", "a", "c a", "d"]})
+    # 4 documents; idf = log(1 + 4 / (1 + documents with the token)): a (3 documents, though seen 4 times)
+    # log(2) = 0.6931, b c d (1) log(3) = 1.0986. b, c, d tie on count; the greater token first keeps d, c. OOV:
+    # the mean of the three kept.
     idf_a, idf_rare = np.log(2.0), np.log(3.0)
     idf_oov = (idf_a + 2 * idf_rare) / 3
     assert layer.state["review"]["vocabulary"] == ["a", "d", "c"]
@@ -189,6 +194,31 @@ def test_text_tf_idf_weighs_each_token_by_its_inverse_document_frequency():
     np.testing.assert_allclose(
         restored({"review": np.array(["a b"])})["review_embedding_weights"].numpy(), [[idf_a, idf_oov]], rtol=1e-6
     )
+
+
+def test_min_frequency_leaves_rarer_values_and_tokens_out_of_the_vocabulary():
+    city = fc.VocabularyColumn("city", max_tokens=10, min_frequency=2)
+    text = fc.TextColumn("review", max_tokens=10, min_frequency=2)
+    layer = fc.FeatureLayer([fc.IndicatorColumn(city), fc.IndicatorColumn(text)])
+    layer.adapt({"city": ["a", "a", "a", "b", "b", "c"], "review": ["good fun", "good", "dull", "good dull", "x", "y"]})
+    assert layer.state["city"]["vocabulary"] == ["a", "b"]  # a 3 times, b 2; c once: left out, an OOV id
+    assert layer.state["review"]["vocabulary"] == ["good", "dull"]  # good 3, dull 2; fun, x, y once
+    with pytest.raises(ValueError, match=r"found no values at least min_frequency=9 times"):
+        fc.FeatureLayer([fc.IndicatorColumn(fc.TextColumn("review", max_tokens=10, min_frequency=9))]).adapt(
+            {"review": ["good fun", "good"]}
+        )
+
+
+def test_text_vocabulary_matches_keras_text_vectorization_on_real_reviews():
+    path = os.path.join(DEFAULT_DATA_DIR, "text", "rotten_tomatoes.csv.bz2")
+    reviews = pd.read_csv(path)["text"].dropna().to_numpy(str)
+    reviews = reviews[reviews != ""]
+    text = fc.TextColumn("review", max_tokens=3000, ngrams=2)
+    layer = fc.FeatureLayer([fc.IndicatorColumn(text)])
+    layer.adapt({"review": reviews})
+    keras_layer = keras.layers.TextVectorization(max_tokens=3001, ngrams=2)  # + its mask; its OOV is our id 0
+    keras_layer.adapt(reviews)
+    assert layer.state["review"]["vocabulary"] == keras_layer.get_vocabulary(include_special_tokens=False)
 
 
 def test_text_sequence_keeps_positions_padded_to_the_length():

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from feature_columns.integration import adam_slots, walk_layers
+from feature_columns.keras_internals import text_tokens
 
 
 class _Holder(keras.layers.Layer):
@@ -39,3 +40,16 @@ def test_adam_slots_are_the_moments_adam_updates():
     plain = keras.optimizers.Adam()
     plain.build([table])
     assert adam_slots(plain, table)[2] is None  # no amsgrad: no max second moment
+
+
+def test_text_tokens_are_the_tokens_text_vectorization_looks_up():
+    texts = ["Good film!", "A good, GOOD film", ""]
+    layer = keras.layers.TextVectorization(ngrams=2)
+    layer.adapt(texts)
+    tokens = text_tokens(layer, texts)
+    assert tokens.to_list()[0] == [b"good", b"film", b"good film"]
+    vocabulary = layer.get_vocabulary()
+    # what the layer itself gives: each token's id, padding 0
+    ids = [[vocabulary.index(t.decode()) for t in row] for row in tokens.to_list()]
+    width = max(len(row) for row in ids)  # "a good good film" and its 3 pairs: 7
+    np.testing.assert_array_equal(layer(texts).numpy(), [row + [0] * (width - len(row)) for row in ids])
