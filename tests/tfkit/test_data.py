@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import feature_columns as fc
-from tfkit.data import CsvFiles, batched_dataset, cached_batches, csv_dataset, read_csv
+from tfkit.data import CsvFiles, batched_dataset, cached_batches, csv_dataset, preprocessed_batches, read_csv
 
 COLUMNS = [fc.NumericColumn("x", default_value=0.0), fc.IndicatorColumn(fc.HashedColumn("s", num_bins=4))]
 
@@ -50,6 +50,25 @@ def test_cached_batches_preprocess_every_row_once_and_reshuffle_every_pass():
             np.testing.assert_array_equal(w, y + 100)
     orders = [np.concatenate([y for _, y, _ in batches]) for batches in passes]
     assert len(set(orders[0])) == 19968 and not np.array_equal(orders[0], orders[1])
+
+
+def test_cached_batches_give_the_batches_of_preprocessing_every_pass_whatever_the_dtypes_and_shapes():
+    def preprocess(features, labels):  # ids, an image-like float block, a float value: two dtypes, three shapes
+        x = features["x"]
+        ids = tf.stack([tf.cast(x, tf.int64), -tf.cast(x, tf.int64)], axis=1)
+        pixels = tf.reshape(tf.repeat(x, 6), [-1, 3, 2]) + tf.constant([[0.0, 0.5]] * 3)
+        return {"ids": ids, "pixels": pixels, "value": x[:, None] / 2}, labels
+
+    x = np.arange(10000, dtype="float32")
+    options = {"batch_size": 256, "shuffle": True, "seed": 5, "drop_remainder": True}
+    cached = cached_batches({"x": x}, x, preprocess, **options)
+    fresh = preprocessed_batches({"x": x}, x, preprocess, **options)  # preprocessed again every pass
+    for _ in range(2):  # the same rows in the same order on each pass, every tensor whole
+        for (got, y), (want, y_want) in zip(cached, fresh, strict=True):
+            np.testing.assert_array_equal(y, y_want)
+            for key in ("ids", "pixels", "value"):
+                assert got[key].dtype == want[key].dtype and got[key].shape == want[key].shape
+                np.testing.assert_array_equal(got[key], want[key])
 
 
 def test_cached_batches_decline_what_does_not_fit_in_memory_or_changes_width():
