@@ -13,18 +13,20 @@ from tfkit import heads as tfheads
 REPORT_MAX_EXAMPLES = 1_000_000
 
 
-def sample(dataset: tf.data.Dataset, examples: int, batch_size: int) -> tf.data.Dataset:
-    """`dataset` (of `examples` examples) itself, or above `REPORT_MAX_EXAMPLES` a uniform sample of about that
-    many, the same examples on every pass (drawn from each batch's position), in batches of `batch_size`.
+def sample(dataset: tf.data.Dataset, examples: int, batch_size: int, max_examples: int | None = None):
+    """`dataset` (of `examples` examples) itself, or above `max_examples` (default `REPORT_MAX_EXAMPLES`) a uniform
+    sample of about that many, the same examples on every pass (drawn from each batch's position), in batches of
+    `batch_size`.
 
-    >>> data = tf.data.Dataset.from_tensor_slices(tf.range(3_000_000)).batch(1000)
-    >>> kept = sum(int(tf.size(batch)) for batch in sample(data, 3_000_000, 1000))
-    >>> abs(kept - REPORT_MAX_EXAMPLES) < 5000  # each example kept with probability 1/3 (standard deviation 816)
+    >>> data = tf.data.Dataset.from_tensor_slices(tf.range(30_000)).batch(100)
+    >>> kept = sum(int(tf.size(batch)) for batch in sample(data, 30_000, 100, max_examples=10_000))
+    >>> abs(kept - 10_000) < 300  # each example kept with probability 1/3: standard deviation 82
     True
     """
-    if examples <= REPORT_MAX_EXAMPLES:
+    max_examples = REPORT_MAX_EXAMPLES if max_examples is None else max_examples
+    if examples <= max_examples:
         return dataset
-    fraction = REPORT_MAX_EXAMPLES / examples
+    fraction = max_examples / examples
 
     def select(index, batch):
         rows = tf.shape(tf.nest.flatten(batch)[0])[0]
