@@ -2,9 +2,9 @@
 
 Numeric moments, quantiles and vocabulary counts (`feature_columns.accumulators`) are all updated from the same
 batch: each column that adapts gives its accumulator (`accumulator()`) what it observes (`observe`). Their memory
-does not grow with the number of rows (quantiles are sketched past a million values, a `VocabularyColumn`'s
-counts pruned past a capacity; a `TextColumn`'s words are counted by its Keras layer, one count per distinct
-word), so a dataset streamed from files larger than memory adapts in one pass too.
+does not grow with the number of rows (quantiles are sketched past a million values, vocabulary counts, a
+`TextColumn`'s words and n-grams included, pruned past a capacity), so a dataset streamed from files larger than
+memory adapts in one pass too.
 """
 
 from __future__ import annotations
