@@ -1,8 +1,11 @@
 """Adapt in memory that does not grow with the rows: vocabularies by bounded counting, quantiles sketched past
 `EXACT_QUANTILE_VALUES`, moments by running sums; one pass, the same state as exact counting where it fits."""
 
+import os
+
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -68,6 +71,26 @@ def test_quantiles_past_the_exact_limit_come_from_the_sketch_within_its_error():
     for cut, expected in zip(sketched.result()["bin_boundaries"], exact.result()["bin_boundaries"], strict=True):
         # Ranks as fractions of the values: the sketch's boundary within its error of the exact one.
         assert abs(np.searchsorted(ordered, cut) - np.searchsorted(ordered, expected)) <= bound * len(values) + 1
+
+
+@pytest.mark.parametrize("key", ["pickup_longitude", "pickup_latitude", "dropoff_longitude", "dropoff_latitude"])
+def test_taxi_coordinate_bins_from_the_sketch_are_within_its_error_of_the_exact_ones(taxi_dir, key):
+    values = pd.read_csv(os.path.join(taxi_dir, "taxi-train.csv"), usecols=[key])[key].to_numpy(np.float32)
+    exact = fc.BucketizedColumn(fc.NumericColumn(key), num_bins=16).accumulator()
+    sketched = fc.BucketizedColumn(fc.NumericColumn(key), num_bins=16).accumulator()
+    sketched.exact_values = 4096  # all but the first 4,096 rides go through the sketch
+    for start in range(0, len(values), 4096):
+        exact.update(values[start : start + 4096])
+        sketched.update(values[start : start + 4096])
+    assert sketched.sketch.count == len(values) and sketched.sketch.rank_error() > 0
+    allowed = sketched.sketch.rank_error() * len(values) + 1
+    ordered = np.sort(values)
+    for cut, expected in zip(sketched.result()["bin_boundaries"], exact.result()["bin_boundaries"], strict=True):
+        # Many rides share a coordinate (an airport, a station): each value spans a range of ranks, and the two
+        # boundaries' ranges must come within the sketch's error of each other.
+        lo, hi = np.searchsorted(ordered, cut, "left"), np.searchsorted(ordered, cut, "right")
+        want_lo, want_hi = np.searchsorted(ordered, expected, "left"), np.searchsorted(ordered, expected, "right")
+        assert max(lo - want_hi, want_lo - hi, 0) <= allowed
 
 
 def test_adapting_on_a_stream_of_batches_learns_the_same_state_as_on_arrays():
