@@ -111,12 +111,13 @@ def train(variant: str, folder: str, export: str | None) -> dict:
 def stream_memory(folder: str, kind: str) -> dict:
     """One epoch of training and one evaluation streaming from the shards (`kind`: "csv" or "tfrecord", the same
     rides): the peak RSS is what counts."""
+    shards = os.path.join(folder, "shards", "rides-*.csv")
     rows = 0
-    for path in glob.glob(os.path.join(folder, "shards", "rides-*.csv")):
+    for path in glob.glob(shards):
         with open(path, "rb") as file:
             rows += sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 24), b"")) - 1  # the header
     if kind == "csv":
-        files = tfkit.data.CsvFiles(os.path.join(folder, "shards", "rides-*.csv"), streaming=True)
+        files = tfkit.data.CsvFiles(shards, streaming=True)
     else:
         files = tfkit.data.TFRecordFiles(os.path.join(folder, "tfrecords", "rides-*.tfrecord"), streaming=True)
 
