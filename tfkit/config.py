@@ -53,7 +53,7 @@ COLUMN_TYPES = {
 REFERENCES = ("source", "categorical_column", "keys")
 # Column arguments whose choices include None, a choice of its own (an embedding per position of a sequence, text
 # not standardized or not split): TOML has no null, so the string "none" stands for it.
-NONE_CHOICES = ("combiner", "standardize", "split", "normalization", "weighting")
+NONE_CHOICES = ("combiner", "standardize", "split", "normalization", "weighting", "norm")
 # Column arguments that default to the name of the column's table.
 NAMED_BY_TABLE = ("key", "name")
 DATA_FORMATS = ("csv", "mnist")

@@ -196,6 +196,48 @@ def test_text_tf_idf_weighs_each_token_by_its_inverse_document_frequency():
     )
 
 
+def test_text_without_oov_ids_drops_unknown_tokens():
+    text = fc.TextColumn("review", vocabulary=["good", "driver"], num_oov_indices=0)
+    assert text.num_buckets == 2
+    embedding = fc.EmbeddingColumn(text, dimension=1)
+    layer = fc.FeatureLayer([fc.IndicatorColumn(text), embedding])
+    layer.encoder.embeddings[embedding.name].set_weights([np.array([[1.0], [2.0]], "float32")])
+    out = layer({"review": np.array(["good late driver", "late"])}).numpy()
+    # ids: good 0, driver 1; "late" gets none. Indicator | mean embedding: (1 + 2) / 2, and nothing for "late"
+    np.testing.assert_allclose(out, [[1, 1, 1.5], [0, 0, 0]])
+
+    sequence = fc.TextColumn("review", max_tokens=3, num_oov_indices=0, output_sequence_length=3)
+    layer = fc.FeatureLayer([fc.EmbeddingColumn(sequence, dimension=1, combiner=None)])
+    layer.adapt({"review": ["a a a b b c c", "d"]})
+    assert layer.state["review"]["vocabulary"] == ["a", "c", "b"]  # a 3, then b and c 2 (the greater first); d 1
+    layer.encoder.embeddings["review_embedding"].set_weights([np.array([[1.0], [2.0], [3.0]], "float32")])
+    out = layer({"review": np.array(["x c x a", "x"])}).numpy()
+    np.testing.assert_allclose(out, [[2, 1, 0], [0, 0, 0]])  # ids c 1, a 0; the unknown x close up, then padding
+
+
+def test_text_l2_norm_scales_each_bag_to_unit_length():
+    text = fc.TextColumn("review", vocabulary=["good", "driver", "fun"], num_oov_indices=0, norm="l2")
+    embedding = fc.EmbeddingColumn(text, dimension=1, combiner="sum")
+    layer = fc.FeatureLayer([fc.IndicatorColumn(text), embedding])
+    layer.encoder.embeddings[embedding.name].set_weights([np.array([[1.0], [10.0], [100.0]], "float32")])
+    out = layer({"review": np.array(["good good driver", "fun x", "x", ""])}).numpy()
+    # "good good driver": counts [2, 1, 0] / sqrt(2^2 + 1^2) = [0.8944, 0.4472, 0] (the repeat adds up before the
+    # square, not 1^2 + 1^2 + 1^2); sum embedding 0.8944 * 1 + 0.4472 * 10 = 5.3666. "fun x": [0, 0, 1], 100.
+    # "x" and "": no known token, all zeros.
+    expected = [[2 / 5**0.5, 1 / 5**0.5, 0, 2 / 5**0.5 + 10 / 5**0.5], [0, 0, 1, 100], [0, 0, 0, 0], [0, 0, 0, 0]]
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+    tf_idf = fc.TextColumn("review", max_tokens=3, weighting="tf_idf", norm="l2")  # the OOV id + two tokens
+    layer = fc.FeatureLayer([fc.IndicatorColumn(tf_idf)])
+    layer.adapt({"review": ["a b", "a", "a c"]})
+    # 3 documents: a in 3, log(1 + 3/4) = 0.5596; b and c in 1, log(1 + 3/2) = 0.9163, c kept (the greater token)
+    idf_a, idf_c = np.log(1.75), np.log(2.5)
+    idf_oov = (idf_a + idf_c) / 2
+    out = layer({"review": np.array(["a a z"])}).numpy()
+    bag = np.array([idf_oov, 2 * idf_a, 0.0])  # z unknown (OOV id 0); a twice
+    np.testing.assert_allclose(out, [bag / np.linalg.norm(bag)], rtol=1e-6)
+
+
 def test_min_frequency_leaves_rarer_values_and_tokens_out_of_the_vocabulary():
     city = fc.VocabularyColumn("city", max_tokens=10, min_frequency=2)
     text = fc.TextColumn("review", max_tokens=10, min_frequency=2)
