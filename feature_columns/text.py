@@ -48,14 +48,14 @@ class TextColumn(CategoricalColumn):
     Args:
         key: the raw string feature, one text per example.
         max_tokens: with a learned vocabulary, the number of ids (the OOV id included), as `VocabularyColumn`.
-        num_oov_indices: 1 (unknown tokens share an id, whose embedding is learned) or 0 (unknown tokens are
-            dropped: a bag of words averages the known ones only; a sequence closes up).
         vocabulary: the tokens, or None to learn the most frequent ones with `FeatureLayer.adapt`.
         standardize, split, ngrams: as in `TextVectorization`.
         output_sequence_length: a fixed number of token ids per example; None for a bag of words.
         weighting: None (every token weighs 1) or `"tf_idf"` (each token its inverse document frequency, learned
             with the vocabulary by `FeatureLayer.adapt`); for a bag of words.
         norm: None or `"l2"` (each text's bag of token weights scaled to unit length); for a bag of words.
+        num_oov_indices: 1 (unknown tokens share an id, whose embedding is learned) or 0 (unknown tokens are
+            dropped: a bag of words averages the known ones only; a sequence closes up).
         missing_value: the text a blank reads as (`""`: no tokens); None makes a blank an error. See "Blanks" in
             `feature_columns.categorical`.
         min_frequency: with a learned vocabulary, leave out tokens seen fewer times (they get the OOV id, or no id
