@@ -195,7 +195,7 @@ class TextColumn(CategoricalColumn):
 
     def compute_ids(self, preprocessor, features: dict, memo: dict):
         # TextVectorization gives 1 to unknown tokens, 2 + i to vocabulary[i]; its mask id 0 never comes (ragged).
-        ids = preprocessor.stages[self.name](self._text(features)) - (2 - self.num_oov_indices)
+        ids = _ragged(preprocessor.stages[self.name](self._text(features))) - (2 - self.num_oov_indices)
         if not self.num_oov_indices:
             ids = tf.ragged.boolean_mask(ids, ids >= 0)
         return ids.to_tensor(-1, shape=[None, self.output_sequence_length])
@@ -247,9 +247,7 @@ class _TextCounts:
         self.oov_ids = column.num_oov_indices
 
     def update(self, texts) -> None:
-        tokens = text_tokens(self.layer, texts)
-        if not isinstance(tokens, tf.RaggedTensor):  # split=None: each text is one token
-            tokens = tf.RaggedTensor.from_tensor(tf.reshape(tokens, [-1, 1]))
+        tokens = _ragged(text_tokens(self.layer, texts))
         self.vocabulary.update(tokens.flat_values)
         if self.documents is not None:
             self.documents.update(_once_per_text(tokens))
@@ -262,6 +260,11 @@ class _TextCounts:
         idf = np.log(1 + self.texts / (1 + self.documents.lookup(stats["vocabulary"])))
         oov = [float(np.mean(idf))] * self.oov_ids  # the OOV id: the mean
         return {**stats, "idf": [*oov, *(float(weight) for weight in idf)]}
+
+
+def _ragged(tokens):
+    """The tokens of each text as rows of a ragged tensor; with `split=None` TextVectorization gives one per text."""
+    return tokens if isinstance(tokens, tf.RaggedTensor) else tf.RaggedTensor.from_tensor(tf.reshape(tokens, [-1, 1]))
 
 
 def _bag_lengths(ids, weights, num_buckets: int):

@@ -168,6 +168,13 @@ def test_text_indicator_counts_tokens():
     np.testing.assert_array_equal(out, [[1, 2, 1]])  # bad -> OOV once; good twice; driver once
 
 
+def test_text_split_none_makes_each_text_one_token():
+    column = fc.IndicatorColumn(fc.TextColumn("city", vocabulary=["new york", "boston"], split=None))
+    out = fc.FeatureLayer([column])({"city": np.array(["New York", "Boston!", "nyc"])}).numpy()
+    # standardized (lower case, no punctuation), then whole: "new york" id 1, "boston" id 2, "nyc" the OOV id 0
+    np.testing.assert_array_equal(out, [[0, 1, 0], [0, 0, 1], [1, 0, 0]])
+
+
 def test_text_tf_idf_weighs_each_token_by_its_inverse_document_frequency():
     text = fc.TextColumn("review", max_tokens=4, weighting="tf_idf")  # the OOV id + three tokens
     layer = fc.FeatureLayer([fc.IndicatorColumn(text)])
