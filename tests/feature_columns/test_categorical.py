@@ -221,6 +221,13 @@ def test_text_without_oov_ids_drops_unknown_tokens():
     out = layer({"review": np.array(["x c x a", "x"])}).numpy()
     np.testing.assert_allclose(out, [[2, 1, 0], [0, 0, 0]])  # ids c 1, a 0; the unknown x close up, then padding
 
+    tf_idf = fc.TextColumn("review", max_tokens=2, num_oov_indices=0, weighting="tf_idf")
+    layer = fc.FeatureLayer([fc.IndicatorColumn(tf_idf)])
+    layer.adapt({"review": ["a b", "a", "a c"]})
+    # no OOV id, so no OOV weight: a (3 of 3 documents) log(1 + 3/4); c (1, kept over b) log(1 + 3/2)
+    np.testing.assert_allclose(layer.state["review"]["idf"], [np.log(1.75), np.log(2.5)], rtol=1e-6)
+    np.testing.assert_allclose(layer({"review": np.array(["c z a"])}).numpy(), [[np.log(1.75), np.log(2.5)]], rtol=1e-6)
+
 
 def test_text_l2_norm_scales_each_bag_to_unit_length():
     text = fc.TextColumn("review", vocabulary=["good", "driver", "fun"], num_oov_indices=0, norm="l2")
