@@ -73,6 +73,8 @@ def _convert(values, spec, *, source: str, where) -> np.ndarray:
         if array.ndim > 1 or spec.shape:
             return _convert_dense(array, spec, source=source, where=where)
         series = pd.Series(array)
+    if series.dtype.kind in "iuf":  # numbers already (as pandas parses a numeric CSV column): no text to find
+        return _fill_missing(series.to_numpy(dtype=np.float64), spec, source=source, where=where)
     numbers = pd.to_numeric(series, errors="coerce")
     text = numbers.isna() & ~series.isna()
     if text.any():

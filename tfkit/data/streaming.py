@@ -316,8 +316,8 @@ class Stream:
         return tf.data.Dataset.zip(blocks, seeds).map(_permuted, num_parallel_calls=tf.data.AUTOTUNE)
 
     def features(self) -> tf.data.Dataset:
-        """The feature blocks, in file order: what adapt reads."""
-        return self.blocks().map(lambda *block: block[0])
+        """The feature blocks, in file order: what adapt reads (labels are left unparsed)."""
+        return dataclasses.replace(self, label=None).blocks()
 
     def batches(self, preprocess, *, batch_size: int, shuffle: bool = False, seed=None, drop_remainder=False):
         """Prefetched batches of `preprocess(*block)`, mapped over whole blocks, then cut into `batch_size` rows."""
