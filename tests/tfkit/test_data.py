@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 import feature_columns as fc
+import tfkit.data
 from tfkit.data import CsvFiles, batched_dataset, cached_batches, csv_dataset, preprocessed_batches, read_csv
 
 COLUMNS = [fc.NumericColumn("x", default_value=0.0), fc.IndicatorColumn(fc.HashedColumn("s", num_bins=4))]
@@ -71,15 +72,17 @@ def test_cached_batches_give_the_batches_of_preprocessing_every_pass_whatever_th
                 np.testing.assert_array_equal(got[key], want[key])
 
 
-def test_cached_batches_decline_what_does_not_fit_in_memory_or_changes_width():
+def test_cached_batches_decline_what_does_not_fit_in_memory_or_changes_width(monkeypatch):
     x = np.arange(20000.0)
     assert cached_batches({"x": x}, x, lambda f, y: (f["x"], y), max_bytes=100_000) is None  # 320 kB preprocessed
 
-    def ragged_width(features, labels):  # padded per block to the block's own widest row, as multivalent ids are
+    def ragged_width(features, labels):  # padded per chunk to the chunk's own widest row, as multivalent ids are
         width = tf.cast(tf.reduce_max(features["x"]) // 8192, tf.int32) + 1
         return tf.zeros([tf.shape(labels)[0], width]), labels
 
-    assert cached_batches({"x": x}, x, ragged_width) is None
+    assert cached_batches({"x": x}, x, ragged_width) is not None  # one chunk: one width
+    monkeypatch.setattr(tfkit.data, "CACHE_CHUNK_ROWS", 8192)
+    assert cached_batches({"x": x}, x, ragged_width) is None  # chunks of widths 1, 2 and 3
 
 
 def test_csv_dataset_reads_glob_and_fills_defaults(tmp_path):
