@@ -176,7 +176,7 @@ def cached_batches(
         args += () if labels is None else (tf.constant(labels[chunk]),)
         if run is None:  # traced once, for every chunk (the last one's fewer rows too)
             signature = tf.nest.map_structure(lambda t: tf.TensorSpec([None, *t.shape[1:]], t.dtype), args)
-            run = tf.function(preprocess, input_signature=signature, autograph=False)
+            run = tf.function(preprocess, input_signature=signature)
         element = run(*args)
         flat = [np.asarray(tensor) for tensor in tf.nest.flatten(element)]
         if parts and [a.shape[1:] for a in flat] != [a.shape[1:] for a in parts[0]]:
