@@ -160,7 +160,7 @@ def drain(dataset: tf.data.Dataset, min_seconds: float = 2.0) -> dict:
     start, seen = time.perf_counter(), 0
     while not seen or time.perf_counter() - start < min_seconds:
         seen += int(dataset.reduce(tf.constant(0, tf.int64), lambda count, element: count + tf.shape(
-            element[1], out_type=tf.int64)[0]))
+            tf.nest.flatten(element)[0], out_type=tf.int64)[0]))
     return {"examples_per_s": seen / (time.perf_counter() - start)}
 
 

@@ -7,8 +7,8 @@ Variants (`--variant`):
   rows when they fit in memory).
 - `pipeline`: tfkit's training input pipeline alone (`tfkit.data.preprocessed_batches` with the adapted
   preprocessor, as `Estimator.train` builds it for one epoch), drained.
-- `pipeline-cached`: the pipeline `Estimator.train` builds for several epochs (`tfkit.data.cached_batches`),
-  drained once to fill its cache; the passes after it are reported.
+- `pipeline-cached`: the pipeline `Estimator.train` builds for several epochs (`tfkit.data.cache_rows`, its
+  batches left packed), drained once to fill its cache; the passes after it are reported.
 - `adapt`: `FeatureLayer.adapt` on all columns, fed the same whole 8,192-row batches as FeatureSpace's.
 - `pandas-5`, `csv-5`: `Estimator.train(DataFrame or "rides.csv", epochs=5)`, end to end (adapt, tracing and
   compilation included), steady state over epochs 2-5.
@@ -138,15 +138,12 @@ def pipeline(folder: str, cached: bool) -> dict:
     layer = fc.FeatureLayer(columns())
     layer.adapt(features)
     preprocessor = layer.preprocessor
-    make = tfkit.data.cached_batches if cached else tfkit.data.preprocessed_batches
-    dataset = make(
-        features,
-        labels,
-        lambda x, y: (preprocessor(x), y),
-        batch_size=taxi.BATCH_SIZE,
-        shuffle=True,
-        drop_remainder=True,
-    )
+    prepare = lambda x, y: (preprocessor(x), y)  # noqa: E731
+    options = {"batch_size": taxi.BATCH_SIZE, "shuffle": True, "drop_remainder": True}
+    if cached:  # packed, as the Estimator trains on them (its training step unpacks them)
+        dataset = tfkit.data.cache_rows(features, labels, prepare).batches(unpacked=False, **options)
+    else:
+        dataset = tfkit.data.preprocessed_batches(features, labels, prepare, **options)
     if cached:
         drain(dataset, min_seconds=0)  # one pass, which fills the cache, as training's first epoch
     return drain(dataset)

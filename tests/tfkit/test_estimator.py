@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import feature_columns as fc
+import tfkit.data
 from tfkit import Estimator, RegressionHead
 from tfkit.models import split
 
@@ -177,3 +178,32 @@ def test_one_epoch_runs_each_batch_once_despite_steps_per_execution():
     estimator = _estimator().train(_frame(300), epochs=1, batch_size=64, verbose=0)
     _, core = split(estimator.model)
     assert int(core.optimizer.iterations.numpy()) == 4
+
+
+def test_rows_cached_packed_train_the_same_weights_as_rows_preprocessed_every_epoch(taxi_dir, monkeypatch):
+    # Several epochs over arrays: the rows are preprocessed once, cached packed (one array per dtype: the ids and
+    # the floats here) and unpacked in the training step; preprocessed anew each epoch instead, the same seed deals
+    # the same rows in the same order.
+    rides = pd.read_csv(os.path.join(taxi_dir, "taxi-train.csv"), nrows=3000)
+    columns = [
+        fc.NumericColumn("pickup_longitude", normalization="zscore"),
+        fc.IndicatorColumn(fc.BucketizedColumn(fc.NumericColumn("dropoff_latitude"), num_bins=8)),
+        fc.EmbeddingColumn(fc.IdentityColumn("hourofday", num_buckets=24), dimension=2),
+    ]
+
+    def trained():
+        estimator = Estimator(columns, "regression", label="fare_amount", model_params={"hidden_units": [8]}, seed=3)
+        return estimator.train(rides, epochs=3, batch_size=256, verbose=0).model.get_weights()
+
+    caches, cache_rows = [], tfkit.data.cache_rows
+
+    def recorded(*args, **kwargs):
+        caches.append(cache_rows(*args, **kwargs))
+        return caches[-1]
+
+    monkeypatch.setattr(tfkit.data, "cache_rows", recorded)
+    cached = trained()
+    assert len(caches) == 1 and caches[0].packed.keys() == {"<f4", "<i8"}
+    monkeypatch.setattr(tfkit.data, "cache_rows", lambda *args, **kwargs: None)  # as for data too large to cache
+    for got, want in zip(cached, trained(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import feature_columns as fc
+from tfkit.data import cache_rows
 from tfkit.heads import MultiClassHead, RegressionHead, SampledSoftmaxHead
 from tfkit.models import HeadModel, dnn, find_head, split
 
@@ -154,3 +155,31 @@ def test_a_reloaded_head_model_keeps_its_optimizer_and_resumes_from_its_state(tm
     for saved, loaded in zip(model.optimizer.variables, reloaded.optimizer.variables, strict=True):
         np.testing.assert_array_equal(saved.numpy(), loaded.numpy())  # Adam's moments too
     assert reloaded.steps_per_execution == 2
+
+
+def _summing_model():
+    """Two inputs of any width, each summed over its row, then Dense(1): a regression HeadModel, seeded."""
+    keras.utils.set_random_seed(0)
+    inputs = {key: keras.Input((None,), name=key) for key in ("a", "b")}
+    sums = [keras.layers.Lambda(lambda t: keras.ops.sum(t, axis=1, keepdims=True))(inputs[key]) for key in "ab"]
+    model = HeadModel(keras.Model(inputs, keras.layers.Concatenate()(sums)), RegressionHead())
+    model.compile(optimizer="sgd", jit_compile=True, steps_per_execution=2)
+    return model
+
+
+def test_packed_batches_train_as_the_batches_they_pack_whatever_the_packing():
+    rng = np.random.default_rng(0)
+    widths = [(2, 1), (1, 2)]  # the same packed width (3) cut two ways: the step must not keep the first cut
+    data = [
+        ({"a": rng.normal(size=(64, wa)), "b": rng.normal(size=(64, wb))}, rng.normal(size=64)) for wa, wb in widths
+    ]
+    packed, plain = _summing_model(), _summing_model()
+    for features, labels in data:
+        cached = cache_rows(features, labels, lambda f, y: (f, y))
+        options = {"batch_size": 16, "shuffle": True, "seed": 1, "drop_remainder": True}
+        with packed.packed_inputs(cached.packing):
+            packed.fit(cached.batches(unpacked=False, **options), epochs=2, shuffle=False, verbose=0)
+        plain.fit(cached.batches(**options), epochs=2, shuffle=False, verbose=0)
+        for got, want in zip(packed.get_weights(), plain.get_weights(), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert packed._packing is None  # outside the context, batches are taken as they come

@@ -11,6 +11,8 @@ IDX files (MNIST's format) are read by `read_idx`, and MNIST's train / validatio
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
@@ -104,7 +106,7 @@ def _preprocessed_blocks(features, labels, preprocess, batch_size: int, *, shuff
     _check_batch_size(batch_size)
     block = batch_size * max(1, PREPROCESS_BLOCK_ROWS // batch_size)
     dataset = batched_dataset(features, labels, batch_size=block, shuffle=shuffle, seed=seed)
-    return dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset if preprocess is None else dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def preprocessed_batches(
@@ -122,6 +124,7 @@ def preprocessed_batches(
     What tfkit's Estimator trains on. Rows are gathered and preprocessed in blocks of about 8,192 (tf.data's
     cost per element, which dominates preprocessing small batches, is paid once per block), then cut into
     `batch_size` batches: the same rows and shuffling as `batched_dataset`, for a fraction of the CPU.
+    `preprocess` None: the rows as they are.
 
     >>> ds = preprocessed_batches({"x": np.arange(5.0)}, np.arange(5.0), lambda x, y: (x["x"] * 2, y), batch_size=2)
     >>> [x.numpy().tolist() for x, _ in ds]
@@ -145,29 +148,92 @@ CACHE_MAX_BYTES = 2**30
 CACHE_CHUNK_ROWS = 2**18
 
 
-def cached_batches(
-    features: dict,
-    labels,
-    preprocess,
-    *,
-    batch_size: int = 512,
-    shuffle: bool = False,
-    seed: int | None = None,
-    drop_remainder: bool = False,
-    max_bytes: int = CACHE_MAX_BYTES,
-) -> tf.data.Dataset | None:
-    """`preprocessed_batches`, with every row preprocessed once, kept in memory and batched anew on each pass.
+@dataclasses.dataclass(frozen=True)
+class Packing:
+    """Where the tensors of a preprocessed element lie once its rows are packed: one 2-D array per dtype, a row per
+    example, every tensor's values side by side. `unpack` cuts packed rows (a block, a batch) back into the element.
 
-    For training on several passes: the preprocessing is paid once instead of once per epoch, and each pass
-    draws a fresh permutation of all rows as `batched_dataset` does. Returns `None`, so that the caller streams
-    instead, when the preprocessed rows would take more than `max_bytes`, their widths vary from chunk to chunk
-    (multivalent features padded per `CACHE_CHUNK_ROWS` rows), or there are none (which streaming reports).
+    >>> element = ({"ids": np.array([[1, 2]]), "value": np.array([0.5])}, np.array([3]))
+    >>> packing = Packing.of(element)
+    >>> packed = packing.pack([tf.nest.flatten(element)])
+    >>> sorted((key, array.tolist()) for key, array in packed.items())
+    [('<f8', [[0.5]]), ('<i8', [[1, 2, 3]])]
+    >>> features, labels = packing.unpack(packed)
+    >>> features["ids"].numpy().tolist(), labels.numpy().tolist()
+    ([[1, 2]], [3])
+    """
 
-    >>> ds = cached_batches({"x": np.arange(5.0)}, np.arange(5.0), lambda x, y: (x["x"] * 2, y), batch_size=2)
-    >>> [x.numpy().tolist() for x, _ in ds]
+    structure: object  # the element's nesting, its tensors None
+    layout: tuple  # per tensor, in tf.nest's order: (dtype key, first column, last column + 1, shape of a row)
+
+    @classmethod
+    def of(cls, element) -> Packing:
+        """The packing of `element`'s rows (the first axis of each of its tensors)."""
+        flat = [np.asarray(tensor) for tensor in tf.nest.flatten(element)]
+        widths: dict = {}
+        layout = []
+        for array in flat:
+            key, width = array.dtype.str, int(np.prod(array.shape[1:]))
+            start = widths.get(key, 0)
+            layout.append((key, start, start + width, tuple(array.shape[1:])))
+            widths[key] = start + width
+        return cls(tf.nest.map_structure(lambda _: None, element), tuple(layout))
+
+    def pack(self, parts: list) -> dict:
+        """The rows of `parts` (chunks of rows, each a list of arrays in tf.nest's order) packed, chunk after chunk."""
+        columns: dict = {}
+        for i, (key, *_) in enumerate(self.layout):
+            columns.setdefault(key, []).append(i)
+        return {
+            key: np.concatenate([np.concatenate([p[i].reshape(len(p[i]), -1) for i in indices], axis=1) for p in parts])
+            for key, indices in columns.items()
+        }
+
+    def unpack(self, packed: dict):
+        """The element of the rows `packed` (arrays or tensors, as `pack` gives them or gathered from them)."""
+        tensors = [tf.reshape(packed[key][:, start:stop], [-1, *shape]) for key, start, stop, shape in self.layout]
+        return tf.nest.pack_sequence_as(self.structure, tensors)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CachedRows:
+    """Rows preprocessed once and kept in memory, packed (see `Packing`): `batches` deals them out anew on each pass.
+
+    A pass gathers one array per dtype instead of one per tensor (on the benchmark's rides, ten tensors of two
+    dtypes, half the CPU).
+    """
+
+    packed: dict
+    packing: Packing
+
+    def batches(
+        self,
+        *,
+        batch_size: int = 512,
+        shuffle: bool = False,
+        seed: int | None = None,
+        drop_remainder: bool = False,
+        unpacked: bool = True,
+    ) -> tf.data.Dataset:
+        """The rows in batches, as `preprocessed_batches` deals them. Without `unpacked`, the batches stay packed
+        for a consumer that unpacks them itself: a compiled training step does it for next to nothing, where the
+        input pipeline's every copy takes CPU from the training step it runs beside."""
+        unpack = self.packing.unpack if unpacked else None
+        options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_remainder": drop_remainder}
+        return preprocessed_batches(self.packed, None, unpack, **options)
+
+
+def cache_rows(features: dict, labels, preprocess, *, max_bytes: int = CACHE_MAX_BYTES) -> CachedRows | None:
+    """Every row of `features` (and `labels`) preprocessed once, packed in memory.
+
+    `None`, so that the caller streams instead, when the preprocessed rows would take more than `max_bytes`, their
+    widths vary from chunk to chunk (multivalent features padded per `CACHE_CHUNK_ROWS` rows), or there are none
+    (which streaming reports).
+
+    >>> cached = cache_rows({"x": np.arange(5.0)}, np.arange(5.0), lambda x, y: (x["x"] * 2, y))
+    >>> [x.numpy().tolist() for x, _ in cached.batches(batch_size=2)]
     [[0.0, 2.0], [4.0, 6.0], [8.0]]
     """
-    _check_batch_size(batch_size)
     rows = len(next(iter(features.values())))
     run, parts = None, []
     for start in range(0, rows, CACHE_CHUNK_ROWS):
@@ -186,35 +252,34 @@ def cached_batches(
         parts.append(flat)
     if not parts:
         return None
-    packed, unpack = _packed(parts, element)
-    # Gathered in blocks and cut into batches, as preprocessed_batches does: far fewer tf.data elements.
-    return preprocessed_batches(
-        packed, None, unpack, batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
-    )
+    packing = Packing.of(element)
+    return CachedRows(packing.pack(parts), packing)
 
 
-def _packed(parts: list, structure) -> tuple:
-    """`(packed, unpack)`: the preprocessed blocks `parts` (each a list of arrays, flattened from `structure`) as
-    one 2-D array per dtype, every tensor's values side by side, and the function that cuts a block gathered from
-    them back into `structure`. A pass then gathers one array per dtype instead of one per tensor: on the
-    benchmark's rides (ten tensors, two dtypes) each pass over the cache takes half the CPU."""
-    groups: dict = {}
-    layout = []
-    for i, array in enumerate(parts[0]):
-        indices = groups.setdefault(array.dtype.str, [])
-        start = sum(int(np.prod(parts[0][j].shape[1:])) for j in indices)
-        layout.append((array.dtype.str, start, start + int(np.prod(array.shape[1:])), array.shape[1:]))
-        indices.append(i)
-    packed = {
-        key: np.concatenate([np.concatenate([p[i].reshape(len(p[i]), -1) for i in indices], axis=1) for p in parts])
-        for key, indices in groups.items()
-    }
+def cached_batches(
+    features: dict,
+    labels,
+    preprocess,
+    *,
+    batch_size: int = 512,
+    shuffle: bool = False,
+    seed: int | None = None,
+    drop_remainder: bool = False,
+    max_bytes: int = CACHE_MAX_BYTES,
+) -> tf.data.Dataset | None:
+    """`preprocessed_batches`, with every row preprocessed once, kept in memory and batched anew on each pass.
 
-    def unpack(block):
-        tensors = [tf.reshape(block[key][:, start:stop], [-1, *shape]) for key, start, stop, shape in layout]
-        return tf.nest.pack_sequence_as(structure, tensors)
+    For training on several passes: the preprocessing is paid once instead of once per epoch, and each pass
+    draws a fresh permutation of all rows as `batched_dataset` does. `None` where `cache_rows` declines.
 
-    return packed, unpack
+    >>> ds = cached_batches({"x": np.arange(5.0)}, np.arange(5.0), lambda x, y: (x["x"] * 2, y), batch_size=2)
+    >>> [x.numpy().tolist() for x, _ in ds]
+    [[0.0, 2.0], [4.0, 6.0], [8.0]]
+    """
+    _check_batch_size(batch_size)
+    cached = cache_rows(features, labels, preprocess, max_bytes=max_bytes)
+    options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_remainder": drop_remainder}
+    return None if cached is None else cached.batches(**options)
 
 
 def csv_dataset(

@@ -328,8 +328,8 @@ class Estimator:
             warm_start(self.model, warm_start_source, variables=pattern)
         source = distribute.worker_source(self.strategy, source)  # after adapt, which reads all of it on every worker
         passes = epochs if steps is None or rows(source) is None else steps * batch_size / rows(source)
-        train_ds = self._inputs.batches(
-            source, self._preprocessor, batch_size, shuffle=True, seed=self.seed, passes=passes
+        train_ds, packing = self._inputs.training_batches(
+            source, self._preprocessor, batch_size, seed=self.seed, passes=passes
         )
         train_ds = distribute.sharded(train_ds, source)
         if self.learning_rate is None and not isinstance(self.optimizer, keras.optimizers.Optimizer):
@@ -340,9 +340,10 @@ class Estimator:
         if validation is not None:
             validation = self._inputs.batches(validation, self._preprocessor, batch_size, shuffle=False, passes=epochs)
         callbacks += fitting.callbacks(write_dir, self.model_dir, self.save_checkpoints_steps, patience)
-        self.history = fitting.fit(
-            self._core, train_ds, validation, epochs=epochs, callbacks=callbacks, verbose=verbose
-        )
+        with self._core.packed_inputs(packing):
+            self.history = fitting.fit(
+                self._core, train_ds, validation, epochs=epochs, callbacks=callbacks, verbose=verbose
+            )
 
     @takes_input_fn
     def evaluate(self, data, *, batch_size: int = 512, name: str = "eval") -> dict:

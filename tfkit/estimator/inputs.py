@@ -113,16 +113,25 @@ class Inputs:
         Arrays are shuffled and batched whole (see `tfkit.data.preprocessed_batches`); while training (`shuffle`),
         the last partial batch of each epoch is left out, so that every step has one shape (one XLA compilation).
         Arrays read more than once (`passes`) are preprocessed once and kept in memory up to
-        `tfkit.data.CACHE_MAX_BYTES` (see `tfkit.data.cached_batches`). A `Stream` is preprocessed a block at a
+        `tfkit.data.CACHE_MAX_BYTES` (see `tfkit.data.cache_rows`). A `Stream` is preprocessed a block at a
         time (see `tfkit.data.streaming.Stream.batches`), in the same order as the same rows in memory.
         """
+        return self._batches(source, preprocessor, batch_size, shuffle=shuffle, seed=seed, passes=passes)[0]
+
+    def training_batches(self, source, preprocessor, batch_size: int, *, seed=None, passes: float = 1):
+        """`(dataset, packing)`: `batches` to train on, shuffled, and the `tfkit.data.Packing` of the rows when they
+        are cached, which then come packed for the training step to unpack (see `HeadModel.packed_inputs`); None
+        for batches as `batches` gives them."""
+        return self._batches(source, preprocessor, batch_size, shuffle=True, seed=seed, passes=passes, packed=True)
+
+    def _batches(self, source, preprocessor, batch_size: int, *, shuffle: bool, seed, passes: float, packed=False):
         # The preprocessing branches on Python values only: traced as written, without autograph's conversion of
         # every column's code (0.09 s of each trace's 0.23 s on the benchmark's columns).
         if isinstance(source, tf.data.Dataset):
             labelled = isinstance(source.element_spec, tuple)
             prepare = (lambda *example: self._prepare(preprocessor, *example)) if labelled else preprocessor
             prepare = tf.autograph.experimental.do_not_convert(prepare)
-            return source.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+            return source.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE), None
         labels = source.label if isinstance(source, Stream) else source[1]
         if labels is None:
             prepare = preprocessor
@@ -134,10 +143,12 @@ class Inputs:
         prepare = tf.autograph.experimental.do_not_convert(prepare)
         options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_remainder": shuffle}
         if isinstance(source, Stream):
-            return source.batches(prepare, **options)
+            return source.batches(prepare, **options), None
         features = source[0]
-        cached = tfdata.cached_batches(features, labels, prepare, **options) if passes > 1 else None
-        return cached if cached is not None else tfdata.preprocessed_batches(features, labels, prepare, **options)
+        cached = tfdata.cache_rows(features, labels, prepare) if passes > 1 else None
+        if cached is None:
+            return tfdata.preprocessed_batches(features, labels, prepare, **options), None
+        return cached.batches(unpacked=not packed, **options), cached.packing if packed else None
 
     def _prepare(self, preprocessor, features, labels, *weights):
         """Preprocessed features, the head's loss-ready labels (label vocabularies are looked up here, not in the

@@ -7,6 +7,7 @@ activations to `head.compute_loss(..., training=True)`; evaluation and predictio
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import keras
@@ -65,6 +66,7 @@ class HeadModel(keras.Model):
         self.gradient_clip_norm = gradient_clip_norm
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.head_metrics = head.make_metrics()
+        self._packing = self._traced_packing = None  # see packed_inputs
         if getattr(body, "built", False) and getattr(body, "inputs", None):
             # Built now, from the functional body's inputs: `train_step` never calls the model itself, and the TF
             # backend builds a model only in that call, so a HeadModel trained from scratch would be saved unbuilt
@@ -137,7 +139,39 @@ class HeadModel(keras.Model):
         losses = self.losses  # computed from the variables on each access
         return tf.add_n([tf.cast(loss, tf.float32) for loss in losses]) if losses else 0.0
 
+    @contextlib.contextmanager
+    def packed_inputs(self, packing):
+        """Within it, `fit` takes training batches of rows packed by `packing` (a `tfkit.data.Packing`; None: batches
+        as usual) and unpacks them in its training step. There, compiled with the step, unpacking costs next to
+        nothing; in the input pipeline, its copies take CPU from the training step it runs beside.
+
+        >>> import numpy as np
+        >>> from tfkit.data import cache_rows
+        >>> from tfkit.heads import RegressionHead
+        >>> inputs = keras.Input((1,), name="x")
+        >>> model = HeadModel(keras.Model({"x": inputs}, keras.layers.Dense(4)(inputs)), RegressionHead())
+        >>> model.compile(optimizer="sgd")
+        >>> x = np.arange(8.0, dtype="float32")
+        >>> cached = cache_rows({"x": x}, x, lambda f, y: ({"x": f["x"][:, None]}, y[:, None]))
+        >>> with model.packed_inputs(cached.packing):
+        ...     history = model.fit(cached.batches(batch_size=4, unpacked=False), epochs=2, verbose=0)
+        >>> len(history.history["loss"])
+        2
+        """
+        if packing is not None and packing != self._traced_packing:
+            # The training function keeps its traces, keyed by the batches' shapes alone: a trace with another
+            # packing of the same shapes would cut them wrong.
+            self.train_function = None
+            self._traced_packing = packing
+        self._packing = packing
+        try:
+            yield
+        finally:
+            self._packing = None
+
     def train_step(self, data):
+        if self._packing is not None:
+            data = self._packing.unpack(data)
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             hidden = self.body(x, training=True)
