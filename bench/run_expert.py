@@ -2,10 +2,11 @@
 
 Same features, model, batch and optimizer as `run_keras.py` (whose `preprocessing` and `build_model` these
 reuse), with everything an expert adds: rows preprocessed in 8,192-row blocks and `rebatch(512)` (tf.data's cost
-per element paid once per block), the preprocessed rows cached after the first epoch and reshuffled each epoch,
-`jit_compile=True`, `steps_per_execution=32`. The statistics (quantile bins, means and deviations) are computed
-inside the timed run, from the data the variant reads, as tfkit's adapt is: NumPy over the arrays read (streaming
-variants: over the five columns they need, read in one pass first; see below).
+per element paid once per block), the preprocessed rows cached after the first epoch and reshuffled each epoch
+(tf.data's autotuning off: see `WITHOUT_AUTOTUNING`), `jit_compile=True`, `steps_per_execution=32`. The
+statistics (quantile bins, means and deviations) are computed inside the timed run, from the data the variant
+reads, as tfkit's adapt is: NumPy over the arrays read (streaming variants: over the five columns they need, read
+in one pass first; see below).
 
 Variants (`--variant`):
 - `arrays-5`: from the NumPy arrays, 5 epochs, end to end (statistics, tracing and compilation included).
@@ -45,6 +46,10 @@ BLOCK = 8192
 EPOCHS = 5
 STEPS_PER_EXECUTION = 32
 COLUMNS = [*taxi.FLOATS, *taxi.INTEGERS, taxi.LABEL]
+# For every pipeline replayed from a cache (a new iterator each epoch): with tf.data's autotuning, about one epoch in
+# six started 1.2 s late on this machine (the ceiling: 11 of some 100 epochs), none without it in 80.
+WITHOUT_AUTOTUNING = tf.data.Options()
+WITHOUT_AUTOTUNING.autotune.enabled = False
 
 
 def statistics(features: dict) -> dict:
@@ -85,7 +90,7 @@ def block_batches(features: dict, labels, preprocess, *, cache: bool) -> tf.data
     dataset = blocks.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     if cache:
-        dataset = dataset.cache().shuffle(rows // block)
+        dataset = dataset.cache().shuffle(rows // block).with_options(WITHOUT_AUTOTUNING)
     return dataset.rebatch(taxi.BATCH_SIZE, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -137,7 +142,7 @@ def ceiling(folder: str) -> dict:
     preprocess = preprocessing(meta)
     batches = list(block_batches(features, labels, preprocess, cache=False))  # preprocessed before the clock
     dataset = tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(lambda *parts: tf.stack(parts), *batches))
-    dataset = dataset.cache().shuffle(len(batches)).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.cache().shuffle(len(batches)).prefetch(tf.data.AUTOTUNE).with_options(WITHOUT_AUTOTUNING)
     list(dataset)  # the cache filled: every epoch reads memory
     model = compiled_model()
     clock = taxi.StepClock(taxi.BATCH_SIZE)

@@ -51,6 +51,7 @@ def test_cached_batches_preprocess_every_row_once_and_reshuffle_every_pass():
             np.testing.assert_array_equal(w, y + 100)
     orders = [np.concatenate([y for _, y, _ in batches]) for batches in passes]
     assert len(set(orders[0])) == 19968 and not np.array_equal(orders[0], orders[1])
+    assert ds.options().autotune.enabled is False  # a new iterator every epoch: see tfkit.data._WITHOUT_AUTOTUNING
 
 
 def test_cached_batches_give_the_batches_of_preprocessing_every_pass_whatever_the_dtypes_and_shapes():
