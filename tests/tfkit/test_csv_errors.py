@@ -16,7 +16,7 @@ from snapshots import tree_hashes
 
 import feature_columns as fc
 from tfkit import BinaryHead, DNNClassifier, Estimator
-from tfkit.data import CsvFiles, read_csv
+from tfkit.data import CsvFiles, csv_files, read_csv
 
 COLUMNS = [fc.NumericColumn("x", default_value=0.0), fc.IndicatorColumn(fc.HashedColumn("s", num_bins=4))]
 QUOTE_FIX = r'A text field that holds a comma must be in double quotes \(e.g. "Smith, John"\)'
@@ -197,6 +197,62 @@ def test_census_files_read_with_their_comment_line(census_dir, census_column_nam
     features, test_labels = read_csv(test, columns, label="income", label_dtype="string")
     assert len(train_labels) == 32_561 and len(test_labels) == 16_281
     assert features["age"][:2].tolist() == [25.0, 38.0] and set(test_labels) == {"<=50K.", ">50K."}
+
+
+# -- large files, parsed a block at a time ------------------------------------------------------------------
+
+
+def _blocks_of(monkeypatch, block_bytes):
+    monkeypatch.setattr(csv_files, "READ_BLOCK_BYTES", block_bytes)
+
+
+def test_real_files_parsed_in_blocks_give_the_arrays_of_one_parse(
+    taxi_dir, census_dir, census_column_names, monkeypatch
+):
+    movies = os.path.join(os.path.dirname(census_dir), "text", "rotten_tomatoes.csv.bz2")  # quoted, multiline text
+    reads = [
+        (
+            CsvFiles(os.path.join(taxi_dir, "taxi-train.csv")),
+            [fc.NumericColumn("pickup_longitude")],
+            "fare_amount",
+            "float32",
+        ),
+        (  # no header, spaces after the commas, a comment line
+            CsvFiles(os.path.join(census_dir, "adult.test"), column_names=census_column_names, comment="|"),
+            [fc.NumericColumn("age"), fc.IndicatorColumn(fc.HashedColumn("workclass", num_bins=16))],
+            "income",
+            "string",
+        ),
+        (CsvFiles(movies), [fc.IndicatorColumn(fc.HashedColumn("movie_name", num_bins=4))], "category", "string"),
+    ]
+    for source, columns, label, dtype in reads:
+        path = csv_files.resolve_paths(source.paths)[0]
+        assert len(list(csv_files.text_blocks(path, source, 2**16))) > 3  # the small blocks below are several
+        _blocks_of(monkeypatch, 2**16)
+        features, labels = read_csv(source, columns, label=label, label_dtype=dtype)
+        _blocks_of(monkeypatch, 2**28)  # each file one block
+        whole_features, whole_labels = read_csv(source, columns, label=label, label_dtype=dtype)
+        assert labels.dtype == whole_labels.dtype and np.array_equal(labels, whole_labels)
+        for key, values in whole_features.items():
+            assert features[key].dtype == values.dtype and np.array_equal(features[key], values), key
+
+
+def test_an_error_in_a_later_block_is_the_one_a_whole_read_reports(tmp_path, monkeypatch):
+    # A blank line between rows: file lines no longer follow from rows, so errors count the file's data rows.
+    lines = ["x,s,y", *[f"{i},s{i},{i}" for i in range(5_000)]]
+    lines.insert(100, "")
+    lines[2_500] = "oops,s,1"  # data row 2,498 (0-based: the header and the blank line come before it)
+    path = _write(tmp_path / "rides.csv", "\n".join(lines) + "\n")
+    _blocks_of(monkeypatch, 2**14)
+    with pytest.raises(
+        ValueError, match=r"rides.csv: feature 'x' must be numeric \(float32\), but row 2498 holds 'oops'"
+    ):
+        read_csv(path, COLUMNS, label="y")
+    # A short line further on: the lines are checked before anything is parsed, so that line is the error.
+    lines[4_800] = "1,s"
+    _write(tmp_path / "rides.csv", "\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"rides.csv: line 4801 has 2 fields, but the header \(line 1\) has 3"):
+        read_csv(path, COLUMNS, label="y")
 
 
 # -- labels -------------------------------------------------------------------------------------------------

@@ -135,15 +135,22 @@ def _blocks(path: str, block_bytes: int):
                 if data:
                     yield data
                 return
-            buf = np.frombuffer(data, np.uint8)
-            ends = np.flatnonzero(buf == _NEWLINE)
-            if b'"' in data:
-                ends = ends[np.searchsorted(np.flatnonzero(buf == _QUOTE), ends) % 2 == 0]
-            if len(ends):
-                yield data[: ends[-1] + 1]
-                carry = data[ends[-1] + 1 :]
+            end = _last_row_end(data)
+            if end >= 0:
+                yield data[: end + 1]
+                carry = data[end + 1 :]
             else:
                 carry = data
+
+
+def _last_row_end(data: bytes) -> int:
+    """The index of the last newline of `data` outside quotes (-1 for none)."""
+    if b'"' not in data:
+        return data.rfind(b"\n")
+    buf = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(buf == _NEWLINE)
+    ends = ends[np.searchsorted(np.flatnonzero(buf == _QUOTE), ends) % 2 == 0]
+    return int(ends[-1]) if len(ends) else -1
 
 
 def _no_rows(path: str, rows: _Rows, column_names) -> ValueError:

@@ -18,9 +18,7 @@ default) reads them whole when `estimated_bytes` is at most `MEMORY_BUDGET_BYTES
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import os
 
 import numpy as np
@@ -28,8 +26,7 @@ import tensorflow as tf
 
 import feature_columns as fc
 from feature_columns.integration import RawFeature, is_count, padding_value, to_feature_arrays
-from tfkit.data.csv_files import CsvFiles, check_weights, parse_csv_text, resolve_paths, weighted_specs
-from tfkit.data.csv_lines import checked_blocks
+from tfkit.data.csv_files import CsvFiles, check_weights, parse_csv_text, resolve_paths, text_blocks, weighted_specs
 from tfkit.data.labels import label_array
 
 # Files are read whole when they hold at most this much (1 GiB: e.g. 15 million taxi rides of CSV, which take
@@ -235,15 +232,10 @@ class Stream:
             )
 
     def _csv_blocks(self, path: str):
-        source, names = self.source, None
-        options = {"column_names": source.column_names, "comment": source.comment, "max_rows": source.max_rows}
-        for text, first_line, has_header in checked_blocks(path, **options):
-            parse_names = None if has_header else names
+        for text, first_line, names in text_blocks(path, self.source):
             features, labels = parse_csv_text(
-                path, text, first_line, source, self.specs, self.label, self.weight_column, names=parse_names
+                path, text, first_line, self.source, self.specs, self.label, self.weight_column, names=names
             )
-            if has_header:
-                names = _header_names(text)
             if len(next(iter(features.values()))):
                 yield (features,) if self.label is None else (features, labels)
 
@@ -336,10 +328,6 @@ class Stream:
         features = {key: _concatenate([p[0][key] for p in parts], spec) for key, spec in self.specs.items()}
         labels = None if self.label is None else _concatenate([p[1] for p in parts], self.label)
         return features, labels
-
-
-def _header_names(text: bytes) -> list:
-    return next(csv.reader(io.StringIO(text.split(b"\n", 1)[0].decode("utf-8", "replace")), skipinitialspace=True))
 
 
 def _typed(array: np.ndarray, spec: tf.TensorSpec) -> np.ndarray:
