@@ -81,6 +81,8 @@ def _rmse(estimator: tfkit.Estimator, folder: str) -> float:
 def train(variant: str, folder: str, export: str | None) -> dict:
     estimator = _estimator()
     epochs = {"cached": 2, "pandas-5": 5, "csv-5": 5}.get(variant, 1)
+    rows = taxi.load(folder)[1].size
+    steps = rows // taxi.BATCH_SIZE  # training drops each epoch's last partial batch
     clock = taxi.StepClock(taxi.BATCH_SIZE)
     clock.start()  # before anything is read: the CSV variants' reading is part of training
     if variant in ("csv", "csv-5"):
@@ -92,8 +94,6 @@ def train(variant: str, folder: str, export: str | None) -> dict:
     else:
         features, labels, _ = taxi.load(folder)
         data = pd.DataFrame({**features, taxi.LABEL: labels})
-    rows = taxi.load(folder)[1].size
-    steps = rows // taxi.BATCH_SIZE  # training drops each epoch's last partial batch
     estimator.train(data, epochs=epochs, batch_size=taxi.BATCH_SIZE, callbacks=[Clock(clock, steps)], verbose=0)
     result = {
         "examples_per_s": clock.steady(from_step=steps if epochs > 1 else 0),

@@ -70,6 +70,8 @@ def batched_dataset(
     if rows == 0:
         raise ValueError("tfkit.data: the data holds no rows.")
 
+    # Plain TensorFlow ops, no Python control flow on tensors: AutoGraph's conversion would only cost time.
+    @tf.autograph.experimental.do_not_convert
     def gather(indices):
         batch = {key: tf.gather(value, indices) for key, value in columns.items()}
         return batch if label_tensor is None else (batch, tf.gather(label_tensor, indices))
@@ -78,12 +80,17 @@ def batched_dataset(
         # A new permutation on every pass, the sequence reproducible from `seed` (an op seed alone gives one
         # permutation, repeated on every pass).
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2).take(1)
-        order = seeds.map(lambda pair: tf.random.experimental.stateless_shuffle(tf.range(rows), seed=pair))
+        order = seeds.map(
+            tf.autograph.experimental.do_not_convert(
+                lambda pair: tf.random.experimental.stateless_shuffle(tf.range(rows), seed=pair)
+            )
+        )
     else:
         order = tf.data.Dataset.from_tensors(tf.range(rows))
     full = rows // batch_size * batch_size
     keep_remainder = not drop_remainder or full == 0
 
+    @tf.autograph.experimental.do_not_convert
     def split(perm):
         whole = tf.data.Dataset.from_tensor_slices(tf.reshape(perm[:full], [-1, batch_size]))
         if not keep_remainder:
