@@ -54,14 +54,39 @@ def test_cached_batches_preprocess_every_row_once_and_reshuffle_every_pass():
     assert ds.options().autotune.enabled is False  # a new iterator every epoch: see tfkit.data._WITHOUT_AUTOTUNING
 
 
-def test_cached_batches_give_the_batches_of_preprocessing_every_pass_whatever_the_dtypes_and_shapes():
+def test_shuffled_passes_over_large_data_visit_the_same_random_blocks_anew_each_permuted_anew():
+    rows, block = 40_000, 8192  # more than two blocks: four whole ones and one of 7,232 rows
+    x = np.arange(rows, dtype="float32")
+    ds = preprocessed_batches({"x": x}, x, None, batch_size=512, shuffle=True, seed=4)
+    passes = [np.concatenate([y.numpy() for _, y in ds]).astype(int) for _ in range(3)]
+    order = tfkit.data.block_order(rows, seed=4)
+    block_of = np.empty(rows, int)
+    block_of[order] = np.arange(rows) // block  # each row's block, as the block order cuts it
+    sizes = np.bincount(block_of)
+    assert sizes.tolist() == [block] * 4 + [7232]
+    for rows_seen in passes:
+        assert sorted(rows_seen) == list(range(rows))  # every row once
+        # The pass is the blocks one after another, each whole: runs of one block, of that block's size.
+        starts = np.flatnonzero(np.diff(block_of[rows_seen], prepend=-1))
+        assert len(starts) == 5 and np.array_equal(np.diff(starts, append=rows), sizes[block_of[rows_seen[starts]]])
+    assert len({tuple(block_of[p[np.flatnonzero(np.diff(block_of[p], prepend=-1))]]) for p in passes}) > 1  # new visits
+    for k in range(5):  # each block a random sample of the rows, its rows in a new order on every pass
+        members = [p[block_of[p] == k] for p in passes]
+        assert members[0].min() < 1000 and members[0].max() > 39_000
+        assert not np.array_equal(members[0], members[1]) and sorted(members[0]) == sorted(members[1])
+    again = preprocessed_batches({"x": x}, x, None, batch_size=512, shuffle=True, seed=4)
+    np.testing.assert_array_equal(np.concatenate([y.numpy() for _, y in again]), passes[0])  # the seed reproduces it
+
+
+@pytest.mark.parametrize("rows", [10_000, 40_000])  # one uniform permutation a pass; blocks (see block_order)
+def test_cached_batches_give_the_batches_of_preprocessing_every_pass_whatever_the_dtypes_and_shapes(rows):
     def preprocess(features, labels):  # ids, an image-like float block, a float value: two dtypes, three shapes
         x = features["x"]
         ids = tf.stack([tf.cast(x, tf.int64), -tf.cast(x, tf.int64)], axis=1)
         pixels = tf.reshape(tf.repeat(x, 6), [-1, 3, 2]) + tf.constant([[0.0, 0.5]] * 3)
         return {"ids": ids, "pixels": pixels, "value": x[:, None] / 2}, labels
 
-    x = np.arange(10000, dtype="float32")
+    x = np.arange(rows, dtype="float32")
     options = {"batch_size": 256, "shuffle": True, "seed": 5, "drop_remainder": True}
     cached = cached_batches({"x": x}, x, preprocess, **options)
     fresh = preprocessed_batches({"x": x}, x, preprocess, **options)  # preprocessed again every pass
@@ -78,12 +103,12 @@ def test_cached_batches_decline_what_does_not_fit_in_memory_or_changes_width(mon
     assert cached_batches({"x": x}, x, lambda f, y: (f["x"], y), max_bytes=100_000) is None  # 320 kB preprocessed
 
     def ragged_width(features, labels):  # padded per chunk to the chunk's own widest row, as multivalent ids are
-        width = tf.cast(tf.reduce_max(features["x"]) // 8192, tf.int32) + 1
+        width = 1 + tf.cast(tf.shape(labels)[0] < 8192, tf.int32)  # here the short last chunk's rows are wider
         return tf.zeros([tf.shape(labels)[0], width]), labels
 
     assert cached_batches({"x": x}, x, ragged_width) is not None  # one chunk: one width
     monkeypatch.setattr(tfkit.data, "CACHE_CHUNK_ROWS", 8192)
-    assert cached_batches({"x": x}, x, ragged_width) is None  # chunks of widths 1, 2 and 3
+    assert cached_batches({"x": x}, x, ragged_width) is None  # chunks of 8,192, 8,192 and 3,616 rows: widths 1, 1, 2
 
 
 def test_csv_dataset_reads_glob_and_fills_defaults(tmp_path):

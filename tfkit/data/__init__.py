@@ -64,18 +64,36 @@ def batched_dataset(
     [2, 2, 1]
     """
     _check_batch_size(batch_size)
-    columns = {key: tf.constant(value) for key, value in features.items()}
-    label_tensor = None if labels is None else tf.constant(labels)
-    rows = int(next(iter(columns.values())).shape[0])
+    blocks = _index_blocks(_rows(features), batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
+    return blocks.map(_gatherer(features, labels), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _rows(features: dict) -> int:
+    rows = len(next(iter(features.values())))
     if rows == 0:
         raise ValueError("tfkit.data: the data holds no rows.")
+    return rows
+
+
+def _gatherer(features: dict, labels, rows_at=None):
+    """The function that gathers the rows of a block of indices (`(features, labels)`, or the features alone),
+    through `rows_at` when given (the rows at those places)."""
+    columns = {key: tf.constant(value) for key, value in features.items()}
+    label_tensor = None if labels is None else tf.constant(labels)
+    rows_at = None if rows_at is None else tf.constant(rows_at)
 
     # Plain TensorFlow ops, no Python control flow on tensors: AutoGraph's conversion would only cost time.
     @tf.autograph.experimental.do_not_convert
     def gather(indices):
+        indices = indices if rows_at is None else tf.gather(rows_at, indices)
         batch = {key: tf.gather(value, indices) for key, value in columns.items()}
         return batch if label_tensor is None else (batch, tf.gather(label_tensor, indices))
 
+    return gather
+
+
+def _index_blocks(rows: int, block: int, *, shuffle: bool, seed, drop_remainder: bool = False) -> tf.data.Dataset:
+    """Blocks of `block` row indices in order, or (`shuffle`) in a fresh permutation on every pass."""
     if shuffle:
         # A new permutation on every pass, the sequence reproducible from `seed` (an op seed alone gives one
         # permutation, repeated on every pass).
@@ -87,33 +105,57 @@ def batched_dataset(
         )
     else:
         order = tf.data.Dataset.from_tensors(tf.range(rows))
-    full = rows // batch_size * batch_size
+    full = rows // block * block
     keep_remainder = not drop_remainder or full == 0
 
     @tf.autograph.experimental.do_not_convert
     def split(perm):
-        whole = tf.data.Dataset.from_tensor_slices(tf.reshape(perm[:full], [-1, batch_size]))
+        whole = tf.data.Dataset.from_tensor_slices(tf.reshape(perm[:full], [-1, block]))
         if not keep_remainder:
             return whole
         return whole.concatenate(tf.data.Dataset.from_tensors(perm[full:]).filter(lambda rest: tf.size(rest) > 0))
 
-    blocks = order.flat_map(split)
-    batches = -(-rows // batch_size) if keep_remainder else rows // batch_size
-    return blocks.apply(tf.data.experimental.assert_cardinality(batches)).map(
-        gather, num_parallel_calls=tf.data.AUTOTUNE
-    )
+    blocks = -(-rows // block) if keep_remainder else rows // block
+    return order.flat_map(split).apply(tf.data.experimental.assert_cardinality(blocks))
 
 
 # Rows preprocessed together: enough that tf.data's fixed cost per element is small beside the work.
 PREPROCESS_BLOCK_ROWS = 8192
 
 
-def _preprocessed_blocks(features, labels, preprocess, batch_size: int, *, shuffle: bool = False, seed=None):
-    """`preprocess` mapped over blocks of about `PREPROCESS_BLOCK_ROWS` rows, each a whole number of batches."""
-    _check_batch_size(batch_size)
+def block_order(rows: int, seed: int | None) -> np.ndarray | None:
+    """The order in which shuffled passes over `rows` rows read them, drawn once from `seed` (a random one for
+    None); None for up to two blocks of `PREPROCESS_BLOCK_ROWS`, whose every pass permutes all the rows.
+
+    Cut into blocks, it gives each pass the same random blocks of rows, visited in a new order, each one's rows
+    permuted anew: a pass then reads a block's rows from one part of memory (a cache is stored in this order).
+    Drawing every row of a pass from anywhere in memory made steady epochs 7% longer on the benchmark's cached
+    million rides (bench/RESULTS.md, run 17n), on the cores the training step runs on.
+
+    >>> order = block_order(20_000, seed=0)
+    >>> sorted(order) == list(range(20_000)), block_order(16_384, seed=0)
+    (True, None)
+    """
+    return None if rows <= 2 * PREPROCESS_BLOCK_ROWS else np.random.default_rng(seed).permutation(rows)
+
+
+def _place_blocks(rows: int, batch_size: int, *, shuffle: bool, seed, ordered: bool) -> tf.data.Dataset:
+    """Blocks of about `PREPROCESS_BLOCK_ROWS` places in the rows' order (`block_order`'s when `ordered`), each a
+    whole number of batches. A shuffled pass in a block order visits its blocks anew (when they hold at least
+    four batches); otherwise it permutes all the places."""
     block = batch_size * max(1, PREPROCESS_BLOCK_ROWS // batch_size)
-    dataset = batched_dataset(features, labels, batch_size=block, shuffle=shuffle, seed=seed)
-    return dataset if preprocess is None else dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    if not (shuffle and ordered and block >= 4 * batch_size):
+        return _index_blocks(rows, block, shuffle=shuffle, seed=seed)
+    count = -(-rows // block)
+    blocks = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    pairs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+    @tf.autograph.experimental.do_not_convert
+    def permuted(index, pair):
+        start = tf.cast(index, tf.int32) * block
+        return start + tf.random.experimental.stateless_shuffle(tf.range(tf.minimum(block, rows - start)), seed=pair)
+
+    return tf.data.Dataset.zip(blocks, pairs).map(permuted)
 
 
 def preprocessed_batches(
@@ -130,15 +172,25 @@ def preprocessed_batches(
 
     What tfkit's Estimator trains on. Rows are gathered and preprocessed in blocks of about 8,192 (tf.data's
     cost per element, which dominates preprocessing small batches, is paid once per block), then cut into
-    `batch_size` batches: the same rows and shuffling as `batched_dataset`, for a fraction of the CPU.
-    `preprocess` None: the rows as they are.
+    `batch_size` batches, for a fraction of `batched_dataset`'s CPU. With `shuffle`, each pass is a new
+    permutation of the rows: over more than two blocks' worth, the same random blocks in a new order, each
+    block's rows permuted anew (see `block_order`). `preprocess` None: the rows as they are.
 
     >>> ds = preprocessed_batches({"x": np.arange(5.0)}, np.arange(5.0), lambda x, y: (x["x"] * 2, y), batch_size=2)
     >>> [x.numpy().tolist() for x, _ in ds]
     [[0.0, 2.0], [4.0, 6.0], [8.0]]
     """
-    dataset = _preprocessed_blocks(features, labels, preprocess, batch_size, shuffle=shuffle, seed=seed)
-    rows = len(next(iter(features.values())))
+    _check_batch_size(batch_size)
+    rows = _rows(features)
+    order = block_order(rows, seed) if shuffle else None
+    places = _place_blocks(rows, batch_size, shuffle=shuffle, seed=seed, ordered=order is not None)
+    blocks = places.map(_gatherer(features, labels, rows_at=order), num_parallel_calls=tf.data.AUTOTUNE)
+    return _batches(blocks, preprocess, rows, batch_size, drop_remainder)
+
+
+def _batches(blocks: tf.data.Dataset, preprocess, rows: int, batch_size: int, drop_remainder: bool):
+    """`preprocess` mapped over `blocks` of the `rows` rows, cut into prefetched batches of `batch_size`."""
+    dataset = blocks if preprocess is None else blocks.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     drop = drop_remainder and rows >= batch_size  # see batched_dataset
     batches = rows // batch_size if drop else -(-rows // batch_size)
     dataset = dataset.rebatch(batch_size, drop_remainder=drop)
@@ -207,11 +259,13 @@ class CachedRows:
     """Rows preprocessed once and kept in memory, packed (see `Packing`): `batches` deals them out anew on each pass.
 
     A pass gathers one array per dtype instead of one per tensor (on the benchmark's rides, ten tensors of two
-    dtypes, half the CPU).
+    dtypes, half the CPU). The rows are stored in `order` (a `block_order`; None: their own), so that a shuffled
+    pass reads each block of rows from one part of memory.
     """
 
     packed: dict
     packing: Packing
+    order: np.ndarray | None = None
 
     def batches(
         self,
@@ -225,9 +279,14 @@ class CachedRows:
         """The rows in batches, as `preprocessed_batches` deals them. Without `unpacked`, the batches stay packed
         for a consumer that unpacks them itself: a compiled training step does it for next to nothing, where the
         input pipeline's every copy takes CPU from the training step it runs beside."""
+        _check_batch_size(batch_size)
+        rows = _rows(self.packed)
+        places = _place_blocks(rows, batch_size, shuffle=shuffle, seed=seed, ordered=self.order is not None)
+        # Unshuffled, the rows come in their own order: from the places the stored order put them.
+        rows_at = np.argsort(self.order) if self.order is not None and not shuffle else None
+        blocks = places.map(_gatherer(self.packed, None, rows_at), num_parallel_calls=tf.data.AUTOTUNE)
         unpack = self.packing.unpack if unpacked else None
-        options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_remainder": drop_remainder}
-        return preprocessed_batches(self.packed, None, unpack, **options).with_options(_WITHOUT_AUTOTUNING)
+        return _batches(blocks, unpack, rows, batch_size, drop_remainder).with_options(_WITHOUT_AUTOTUNING)
 
 
 # Keras makes a new iterator over its data for every epoch. Training from the cache, with tf.data's autotuning 5 of
@@ -237,8 +296,11 @@ _WITHOUT_AUTOTUNING = tf.data.Options()
 _WITHOUT_AUTOTUNING.autotune.enabled = False
 
 
-def cache_rows(features: dict, labels, preprocess, *, max_bytes: int = CACHE_MAX_BYTES) -> CachedRows | None:
-    """Every row of `features` (and `labels`) preprocessed once, packed in memory.
+def cache_rows(
+    features: dict, labels, preprocess, *, seed: int | None = None, max_bytes: int = CACHE_MAX_BYTES
+) -> CachedRows | None:
+    """Every row of `features` (and `labels`) preprocessed once, packed in memory, in the `block_order` drawn from
+    `seed`: shuffled passes with that seed give the batches `preprocessed_batches` gives.
 
     `None`, so that the caller streams instead, when the preprocessed rows would take more than `max_bytes`, their
     widths vary from chunk to chunk (multivalent features padded per `CACHE_CHUNK_ROWS` rows), or there are none
@@ -249,9 +311,10 @@ def cache_rows(features: dict, labels, preprocess, *, max_bytes: int = CACHE_MAX
     [[0.0, 2.0], [4.0, 6.0], [8.0]]
     """
     rows = len(next(iter(features.values())))
+    order = block_order(rows, seed)
     run, parts = None, []
     for start in range(0, rows, CACHE_CHUNK_ROWS):
-        chunk = slice(start, start + CACHE_CHUNK_ROWS)
+        chunk = slice(start, start + CACHE_CHUNK_ROWS) if order is None else order[start : start + CACHE_CHUNK_ROWS]
         args = ({key: tf.constant(value[chunk]) for key, value in features.items()},)
         args += () if labels is None else (tf.constant(labels[chunk]),)
         if run is None:  # traced once, for every chunk (the last one's fewer rows too)
@@ -267,7 +330,7 @@ def cache_rows(features: dict, labels, preprocess, *, max_bytes: int = CACHE_MAX
     if not parts:
         return None
     packing = Packing.of(element)
-    return CachedRows(packing.pack(parts), packing)
+    return CachedRows(packing.pack(parts), packing, order)
 
 
 def cached_batches(
@@ -284,14 +347,14 @@ def cached_batches(
     """`preprocessed_batches`, with every row preprocessed once, kept in memory and batched anew on each pass.
 
     For training on several passes: the preprocessing is paid once instead of once per epoch, and each pass
-    draws a fresh permutation of all rows as `batched_dataset` does. `None` where `cache_rows` declines.
+    draws a new permutation of the rows as `preprocessed_batches` does. `None` where `cache_rows` declines.
 
     >>> ds = cached_batches({"x": np.arange(5.0)}, np.arange(5.0), lambda x, y: (x["x"] * 2, y), batch_size=2)
     >>> [x.numpy().tolist() for x, _ in ds]
     [[0.0, 2.0], [4.0, 6.0], [8.0]]
     """
     _check_batch_size(batch_size)
-    cached = cache_rows(features, labels, preprocess, max_bytes=max_bytes)
+    cached = cache_rows(features, labels, preprocess, seed=seed, max_bytes=max_bytes)
     options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_remainder": drop_remainder}
     return None if cached is None else cached.batches(**options)
 

@@ -145,7 +145,7 @@ class Inputs:
         if isinstance(source, Stream):
             return source.batches(prepare, **options), None
         features = source[0]
-        cached = tfdata.cache_rows(features, labels, prepare) if passes > 1 else None
+        cached = tfdata.cache_rows(features, labels, prepare, seed=seed) if passes > 1 else None
         if cached is None:
             return tfdata.preprocessed_batches(features, labels, prepare, **options), None
         return cached.batches(unpacked=not packed, **options), cached.packing if packed else None
