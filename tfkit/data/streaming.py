@@ -5,7 +5,8 @@ records or Parquet rows), parsed vectorized (CSV by the same checks and parser a
 error names the file and line), blocks of several files interleaved. Memory holds a few blocks per file read
 at once, whatever the number of rows. While training, the files' order is drawn anew on each pass and the rows
 of each block are permuted as in-memory data is (`batched_dataset`), from the same seeds: data that fits in one
-block is trained on in exactly the same order streamed or in memory in its first epoch, and gives the same model
+block, of up to 16,384 rows (more in memory are shuffled in blocks, `tfkit.data.block_order`), is trained on in
+exactly the same order streamed or in memory in its first epoch, and gives the same model
 (tests/tfkit/test_streaming.py). Later epochs differ, by Keras 3.15's handling of the two: on data of unknown
 length (a stream) it runs an extra, empty step at the end of each epoch, which still counts an optimizer
 iteration (Adam's bias correction moves), and on data of known length (in memory) it makes an iterator at the
