@@ -172,6 +172,8 @@ def read_csv(
             try:
                 parts += [future.result() for future in futures]
             except (ValueError, TypeError):
+                if source.part is not None:  # read whole already (see `_parsed_blocks`)
+                    raise
                 # Read again whole, so that the error is the one a whole read reports: the first bad line of the
                 # file (the line check comes before parsing), and rows counted over the file, not its block.
                 parts.append(_read_whole_csv(path, *read))
